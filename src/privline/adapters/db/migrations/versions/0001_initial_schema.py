@@ -1,0 +1,158 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('audit_events',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('actor', sa.String(length=150), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events'))
+    )
+    op.create_table('call_decisions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('facility_id', sa.String(length=64), nullable=False),
+    sa.Column('resident_id', sa.String(length=64), nullable=False),
+    sa.Column('dialled', sa.String(length=64), nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=True),
+    sa.Column('private_requested', sa.Boolean(), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=48), nullable=False),
+    sa.Column('rate_per_minute', sa.String(length=24), nullable=False),
+    sa.Column('max_minutes', sa.Integer(), nullable=False),
+    sa.Column('review', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_decisions'))
+    )
+    with op.batch_alter_table('call_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_decisions_number'), ['number'], unique=False)
+
+    op.create_table('facilities',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('adp', sa.Integer(), nullable=False),
+    sa.Column('region', sa.String(length=2), nullable=False),
+    sa.Column('outside_prefix', sa.String(length=4), nullable=True),
+    sa.Column('international_prefix', sa.String(length=4), nullable=False),
+    sa.Column('unknown_privilege', sa.String(length=32), nullable=False),
+    sa.Column('private_calls_free', sa.Boolean(), nullable=False),
+    sa.Column('rate_per_minute', sa.String(length=24), nullable=True),
+    sa.Column('max_call_minutes', sa.Integer(), nullable=False),
+    sa.Column('reminder_interval_s', sa.Integer(), nullable=False),
+    sa.Column('phones', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_facilities'))
+    )
+    op.create_table('registry_entries',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('credential', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('valid_from', sa.DateTime(), nullable=False),
+    sa.Column('valid_until', sa.DateTime(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_entries'))
+    )
+    with op.batch_alter_table('registry_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registry_entries_number'), ['number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registry_entries_status'), ['status'], unique=False)
+
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_users_token_hash'))
+    )
+    op.create_table('residents',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('facility_id', sa.String(length=64), nullable=False),
+    sa.Column('pin_hash', sa.String(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_pins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('balance_cents', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_residents_facility_id_facilities')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_residents'))
+    )
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_residents_facility_id'), ['facility_id'], unique=False)
+
+    op.create_table('blocked_numbers',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('facility_id', sa.String(length=64), nullable=False),
+    sa.Column('resident_id', sa.String(length=64), nullable=True),
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_blocked_numbers_facility_id_facilities')),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_blocked_numbers_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_blocked_numbers'))
+    )
+    with op.batch_alter_table('blocked_numbers', schema=None) as batch_op:
+        batch_op.create_index('ix_blocked_numbers_lookup', ['number', 'facility_id'], unique=False)
+
+    op.create_table('ledger',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('resident_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.String(length=200), nullable=True),
+    sa.Column('memo', sa.String(length=200), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], name=op.f('fk_ledger_resident_id_residents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger'))
+    )
+    with op.batch_alter_table('ledger', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_resident_id'), ['resident_id'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('ledger', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_resident_id'))
+
+    op.drop_table('ledger')
+    with op.batch_alter_table('blocked_numbers', schema=None) as batch_op:
+        batch_op.drop_index('ix_blocked_numbers_lookup')
+
+    op.drop_table('blocked_numbers')
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_residents_facility_id'))
+
+    op.drop_table('residents')
+    op.drop_table('users')
+    with op.batch_alter_table('registry_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registry_entries_status'))
+        batch_op.drop_index(batch_op.f('ix_registry_entries_number'))
+
+    op.drop_table('registry_entries')
+    op.drop_table('facilities')
+    with op.batch_alter_table('call_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_decisions_number'))
+
+    op.drop_table('call_decisions')
+    op.drop_table('audit_events')

@@ -1,0 +1,198 @@
+"""SQL implementations of the services' repositories, all on one connection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
+
+from privline.adapters.db import tables as t
+from privline.domain.access import Role
+from privline.domain.model import AuditEvent, Facility, Resident, User
+from privline.domain.policy import Decision, UnknownPrivilege
+from privline.domain.rates import FacilityKind
+from privline.domain.registry import Entry, Kind, Source, Status
+from privline.services.ports import LedgerLine, NewEntry, RegistryUnavailable
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+class SqlFacilities(_Repo):
+    def get(self, facility_id: str) -> Facility | None:
+        row = self.conn.execute(
+            select(t.facilities).where(t.facilities.c.id == facility_id)).first()
+        return None if row is None else _facility(row)
+
+    def add(self, facility: Facility, at: datetime) -> None:
+        values = {c.name: getattr(facility, c.name) for c in t.facilities.c
+                  if c.name not in ("phones", "created_at")}
+        self.conn.execute(insert(t.facilities).values(
+            **values, phones=",".join(facility.phones), created_at=at))
+
+    def list(self) -> Sequence[Facility]:
+        rows = self.conn.execute(select(t.facilities).order_by(t.facilities.c.id))
+        return [_facility(r) for r in rows]
+
+
+def _facility(row: Row[Any]) -> Facility:
+    m = row._mapping
+    return Facility(
+        id=m["id"], name=m["name"], kind=FacilityKind(m["kind"]), adp=m["adp"],
+        region=m["region"], outside_prefix=m["outside_prefix"],
+        international_prefix=m["international_prefix"],
+        unknown_privilege=UnknownPrivilege(m["unknown_privilege"]),
+        private_calls_free=m["private_calls_free"], rate_per_minute=m["rate_per_minute"],
+        max_call_minutes=m["max_call_minutes"], reminder_interval_s=m["reminder_interval_s"],
+        phones=tuple(p for p in m["phones"].split(",") if p),
+    )
+
+
+class SqlResidents(_Repo):
+    def get(self, resident_id: str) -> Resident | None:
+        c = t.residents.c
+        row = self.conn.execute(
+            select(c.id, c.facility_id, c.pin_hash, c.active, c.failed_pins, c.locked_until)
+            .where(c.id == resident_id)).first()
+        return None if row is None else Resident(*row)
+
+    def add(self, resident: Resident, at: datetime) -> None:
+        self.conn.execute(insert(t.residents).values(
+            id=resident.id, facility_id=resident.facility_id, pin_hash=resident.pin_hash,
+            active=resident.active, failed_pins=resident.failed_pins,
+            locked_until=resident.locked_until, balance_cents=0, created_at=at))
+
+    def save(self, resident: Resident) -> None:
+        self.conn.execute(update(t.residents).where(t.residents.c.id == resident.id).values(
+            active=resident.active, failed_pins=resident.failed_pins,
+            locked_until=resident.locked_until))
+
+
+class SqlAccounts(_Repo):
+    def balance(self, resident_id: str) -> int:
+        value = self.conn.execute(select(t.residents.c.balance_cents)
+                                  .where(t.residents.c.id == resident_id)).scalar_one_or_none()
+        return int(value or 0)
+
+    def post(self, line: LedgerLine) -> int:
+        self.conn.execute(insert(t.ledger).values(
+            resident_id=line.resident_id, kind=line.kind, amount_cents=line.amount_cents,
+            call_id=line.call_id, memo=line.memo, at=line.at))
+        # One UPDATE ... RETURNING keeps the balance and the ledger consistent under
+        # concurrent posts on both SQLite and PostgreSQL.
+        return int(self.conn.execute(
+            update(t.residents).where(t.residents.c.id == line.resident_id)
+            .values(balance_cents=t.residents.c.balance_cents + line.amount_cents)
+            .returning(t.residents.c.balance_cents)).scalar_one())
+
+
+class SqlBlocks(_Repo):
+    def is_blocked(self, facility_id: str, resident_id: str, number: str) -> bool:
+        c = t.blocked_numbers.c
+        row = self.conn.execute(select(c.id).where(
+            c.number == number, c.facility_id == facility_id,
+            or_(c.resident_id.is_(None), c.resident_id == resident_id)).limit(1)).first()
+        return row is not None
+
+    def add(self, facility_id: str, resident_id: str | None, number: str, reason: str,
+            at: datetime) -> None:
+        self.conn.execute(insert(t.blocked_numbers).values(
+            facility_id=facility_id, resident_id=resident_id, number=number, reason=reason,
+            created_at=at))
+
+
+_ENTRY_COLUMNS = [t.registry_entries.c[name] for name in (
+    "id", "number", "kind", "holder", "credential", "source", "status", "valid_from",
+    "valid_until", "created_at")]
+
+
+def _entry(row: Row[Any]) -> Entry:
+    (id_, number, kind, holder, credential, source, status, valid_from, valid_until,
+     created_at) = tuple(row)
+    return Entry(id_, number, Kind(kind), holder, credential, Source(source), Status(status),
+                 valid_from, valid_until, created_at)
+
+
+class SqlRegistry(_Repo):
+    def entries_for(self, number: str) -> Sequence[Entry]:
+        query = select(*_ENTRY_COLUMNS).where(t.registry_entries.c.number == number)
+        try:
+            # A savepoint keeps a failed read from aborting the caller's transaction
+            # (PostgreSQL refuses every later statement in an aborted transaction).
+            with self.conn.begin_nested():
+                rows = self.conn.execute(query).all()
+        except DBAPIError as exc:
+            raise RegistryUnavailable(str(exc.orig)) from exc
+        return [_entry(r) for r in rows]
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self.conn.execute(
+            select(*_ENTRY_COLUMNS).where(t.registry_entries.c.id == entry_id)).first()
+        return None if row is None else _entry(row)
+
+    def add(self, entry: NewEntry, at: datetime) -> Entry:
+        entry_id = self.conn.execute(insert(t.registry_entries).values(
+            number=entry.number, kind=entry.kind.value, holder=entry.holder,
+            credential=entry.credential, source=entry.source.value, status=entry.status.value,
+            valid_from=entry.valid_from, valid_until=entry.valid_until, note="",
+            created_at=at, updated_at=at).returning(t.registry_entries.c.id)).scalar_one()
+        return Entry(entry_id, entry.number, entry.kind, entry.holder, entry.credential,
+                     entry.source, entry.status, entry.valid_from, entry.valid_until, at)
+
+    def set_status(self, entry_id: int, status: Status, at: datetime, note: str) -> None:
+        self.conn.execute(update(t.registry_entries).where(t.registry_entries.c.id == entry_id)
+                          .values(status=status.value, note=note, updated_at=at))
+
+    def list(self, status: Status | None = None, limit: int = 100, offset: int = 0
+             ) -> Sequence[Entry]:
+        query = select(*_ENTRY_COLUMNS).order_by(t.registry_entries.c.id)
+        if status is not None:
+            query = query.where(t.registry_entries.c.status == status.value)
+        return [_entry(r) for r in self.conn.execute(query.limit(limit).offset(offset))]
+
+
+class SqlUsers(_Repo):
+    def add(self, name: str, role: Role, token_hash: str, at: datetime) -> User:
+        user_id = self.conn.execute(insert(t.users).values(
+            name=name, role=role.value, token_hash=token_hash, created_at=at)
+            .returning(t.users.c.id)).scalar_one()
+        return User(user_id, name, role, at)
+
+    def by_token_hash(self, token_hash: str) -> User | None:
+        c = t.users.c
+        row = self.conn.execute(select(c.id, c.name, c.role, c.created_at)
+                                .where(c.token_hash == token_hash)).first()
+        return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
+
+
+def canonical_json(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+class SqlAudit(_Repo):
+    def append(self, event: AuditEvent) -> int:
+        return int(self.conn.execute(insert(t.audit_events).values(
+            at=event.at, actor=event.actor, action=event.action, subject=event.subject,
+            details=canonical_json(event.details)).returning(t.audit_events.c.seq)).scalar_one())
+
+    def count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.audit_events))
+                   .scalar_one())
+
+
+class SqlDecisions(_Repo):
+    def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
+            private_requested: bool, decision: Decision) -> int:
+        return int(self.conn.execute(insert(t.call_decisions).values(
+            at=at, facility_id=facility_id, resident_id=resident_id, dialled=dialled[:64],
+            number=decision.number, private_requested=private_requested,
+            mode=decision.mode.value, reason=decision.reason.value,
+            rate_per_minute=decision.rate_per_minute, max_minutes=decision.max_minutes,
+            review=decision.review).returning(t.call_decisions.c.id)).scalar_one())

@@ -1,0 +1,168 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations under migrations/ create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: call records need a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)  # noqa: S101 - the column type guarantees it
+        return value.replace(tzinfo=UTC)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact decimals stored as text: no float ever touches money."""
+
+    impl = String(24)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+facilities = Table(
+    "facilities", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("adp", Integer, nullable=False),
+    Column("region", String(2), nullable=False),
+    Column("outside_prefix", String(4)),
+    Column("international_prefix", String(4), nullable=False),
+    Column("unknown_privilege", String(32), nullable=False),
+    Column("private_calls_free", Boolean, nullable=False),
+    Column("rate_per_minute", DecimalText),
+    Column("max_call_minutes", Integer, nullable=False),
+    Column("reminder_interval_s", Integer, nullable=False),
+    Column("phones", Text, nullable=False),  # comma-separated CIDRs
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+residents = Table(
+    "residents", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("facility_id", String(64), ForeignKey("facilities.id"), nullable=False, index=True),
+    Column("pin_hash", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("failed_pins", Integer, nullable=False),
+    Column("locked_until", UTCDateTime),
+    Column("balance_cents", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+ledger = Table(
+    "ledger", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resident_id", String(64), ForeignKey("residents.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("amount_cents", Integer, nullable=False),
+    Column("call_id", String(200)),
+    Column("memo", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+blocked_numbers = Table(
+    "blocked_numbers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("facility_id", String(64), ForeignKey("facilities.id"), nullable=False),
+    Column("resident_id", String(64), ForeignKey("residents.id")),
+    Column("number", String(20), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_blocked_numbers_lookup", "number", "facility_id"),
+)
+
+registry_entries = Table(
+    "registry_entries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(20), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("holder", String(200), nullable=False),
+    Column("credential", String(200), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("valid_from", UTCDateTime, nullable=False),
+    Column("valid_until", UTCDateTime),
+    Column("note", String(500), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+call_decisions = Table(
+    "call_decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("facility_id", String(64), nullable=False),
+    Column("resident_id", String(64), nullable=False),
+    Column("dialled", String(64), nullable=False),
+    Column("number", String(20), index=True),
+    Column("private_requested", Boolean, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("reason", String(48), nullable=False),
+    Column("rate_per_minute", DecimalText, nullable=False),
+    Column("max_minutes", Integer, nullable=False),
+    Column("review", Boolean, nullable=False),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(150), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON
+)

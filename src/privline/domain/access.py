@@ -1,0 +1,39 @@
+"""Who may do what. The one table every entrypoint's access check reads."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    INVESTIGATOR = "investigator"
+    AUDITOR = "auditor"
+
+
+class Action(StrEnum):
+    REGISTRY_READ = "registry.read"
+    REGISTRY_WRITE = "registry.write"
+    DECIDE_CALL = "call.decide"
+    FACILITY_WRITE = "facility.write"
+    RESIDENT_WRITE = "resident.write"
+    ACCOUNT_WRITE = "account.write"
+    USER_WRITE = "user.write"
+
+
+_A, _S, _I, _U = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.REGISTRY_READ: frozenset({_A, _S, _U}),
+    Action.REGISTRY_WRITE: frozenset({_A, _S}),
+    Action.DECIDE_CALL: frozenset({_A, _S}),
+    Action.FACILITY_WRITE: frozenset({_A}),
+    Action.RESIDENT_WRITE: frozenset({_A, _S}),
+    Action.ACCOUNT_WRITE: frozenset({_A, _S}),
+    Action.USER_WRITE: frozenset({_A}),
+}
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return role in PERMISSIONS[action]

@@ -1,0 +1,86 @@
+"""Entities the services load and store: facilities, residents, users, audit events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from privline.domain.access import Role
+from privline.domain.numbers import DialPlan
+from privline.domain.policy import FacilityPolicy, UnknownPrivilege
+from privline.domain.rates import FacilityKind
+
+PIN_ATTEMPTS_BEFORE_LOCK = 5
+PIN_LOCK_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Facility:
+    id: str
+    name: str
+    kind: FacilityKind
+    adp: int
+    region: str = "US"
+    outside_prefix: str | None = None
+    international_prefix: str = "011"
+    unknown_privilege: UnknownPrivilege = UnknownPrivilege.REFUSE
+    private_calls_free: bool = True
+    rate_per_minute: Decimal | None = None
+    max_call_minutes: int = 15
+    reminder_interval_s: int = 300
+    phones: tuple[str, ...] = ()  # CIDRs its phones call from
+
+    @property
+    def dial_plan(self) -> DialPlan:
+        return DialPlan(self.region, self.outside_prefix, self.international_prefix)
+
+    @property
+    def policy(self) -> FacilityPolicy:
+        return FacilityPolicy(
+            kind=self.kind,
+            adp=self.adp,
+            unknown_privilege=self.unknown_privilege,
+            private_calls_free=self.private_calls_free,
+            rate_per_minute=self.rate_per_minute,
+            max_call_minutes=self.max_call_minutes,
+        )
+
+
+@dataclass
+class Resident:
+    id: str
+    facility_id: str
+    pin_hash: str
+    active: bool = True
+    failed_pins: int = 0
+    locked_until: datetime | None = None
+
+    def locked_at(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a user of the API or the operator at the command line."""
+
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any] = field(default_factory=dict)

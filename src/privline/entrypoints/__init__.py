@@ -1,0 +1,1 @@
+"""Entrypoints: the command line, the HTTP API and the switch's routing app."""

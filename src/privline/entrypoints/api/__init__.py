@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): /api/v1/..., OpenAPI at /docs."""

@@ -1,0 +1,75 @@
+"""The application factory, authentication and the one place errors become responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
+
+from privline.domain.errors import DomainError
+from privline.domain.model import Actor
+from privline.entrypoints.runtime import Runtime
+from privline.services import users
+from privline.services.errors import ServiceError, Unauthenticated
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def current_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("a bearer token is required")
+    return users.authenticate(runtime(request).uow, credentials.credentials)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    from privline.entrypoints.api import routes
+
+    app = FastAPI(
+        title="privline",
+        version="1",
+        description="Prison calling that cannot record a privileged call.",
+    )
+    app.state.runtime = rt
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, **exc.details),
+                            status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()]
+        return JSONResponse(error_body("invalid_request", "; ".join(fields)), status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def db_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        return JSONResponse(error_body("db_unavailable", "the database cannot be reached"),
+                            status_code=503)
+
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,98 @@
+"""Routes under /api/v1 and the health check. Each route calls one service function."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from privline.domain.policy import CallRequest
+from privline.domain.registry import Status
+from privline.entrypoints.api.app import ActorDep, RuntimeDep
+from privline.entrypoints.runtime import utcnow
+from privline.entrypoints.serialize import check_json, decision_json, entry_json
+from privline.services import calls, registry
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+class NewEntryBody(BaseModel):
+    number: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    credential: str = Field(max_length=200)
+    verified: bool = False
+
+
+class TransitionBody(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class DecisionBody(BaseModel):
+    facility: str = Field(max_length=64)
+    resident: str = Field(max_length=64)
+    to: str = Field(max_length=64)
+    private: bool = False
+    pin: str | None = Field(default=None, max_length=12)
+
+
+@router.get("/api/v1/registry", tags=["registry"])
+def list_registry(
+    rt: RuntimeDep,
+    actor: ActorDep,
+    status: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    entries = registry.list_entries(rt.uow, actor, status=status, limit=limit, offset=offset)
+    return {"entries": [entry_json(e) for e in entries]}
+
+
+@router.post("/api/v1/registry", tags=["registry"], status_code=201)
+def add_registry_entry(body: NewEntryBody, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+    entry = registry.add_entry(rt.uow, actor, number=body.number, kind=body.kind,
+                               holder=body.name, credential=body.credential,
+                               verified=body.verified, now=utcnow())
+    return entry_json(entry)
+
+
+@router.get("/api/v1/registry/check", tags=["registry"])
+def check_number(number: str, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+    return check_json(registry.check(rt.uow, actor, number, now=utcnow()))
+
+
+def _transition(entry_id: int, target: Status, body: TransitionBody, rt: RuntimeDep,
+                actor: ActorDep) -> dict[str, Any]:
+    entry = registry.change_status(rt.uow, actor, entry_id, target, now=utcnow(),
+                                   note=body.reason)
+    return entry_json(entry)
+
+
+@router.post("/api/v1/registry/{entry_id}/verify", tags=["registry"])
+def verify_entry(entry_id: int, body: TransitionBody, rt: RuntimeDep, actor: ActorDep
+                 ) -> dict[str, Any]:
+    return _transition(entry_id, Status.VERIFIED, body, rt, actor)
+
+
+@router.post("/api/v1/registry/{entry_id}/revoke", tags=["registry"])
+def revoke_entry(entry_id: int, body: TransitionBody, rt: RuntimeDep, actor: ActorDep
+                 ) -> dict[str, Any]:
+    return _transition(entry_id, Status.REVOKED, body, rt, actor)
+
+
+@router.post("/api/v1/registry/{entry_id}/expire", tags=["registry"])
+def expire_entry(entry_id: int, body: TransitionBody, rt: RuntimeDep, actor: ActorDep
+                 ) -> dict[str, Any]:
+    return _transition(entry_id, Status.EXPIRED, body, rt, actor)
+
+
+@router.post("/api/v1/decisions", tags=["calls"])
+def decide(body: DecisionBody, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+    request = CallRequest(body.facility, body.resident, body.to, body.private, body.pin)
+    return decision_json(calls.decide_call(rt.uow, actor, request, now=utcnow()))

@@ -1,0 +1,39 @@
+"""What every entrypoint needs at run time: settings, the store, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
+from privline.services.ports import UnitOfWorkFactory
+from privline.settings import Settings
+
+
+class NotInitialised(Exception):
+    """privline init has not run against this home or database."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    uow: UnitOfWorkFactory
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, create: bool = False) -> Runtime:
+        """Open the store; with ``create``, make PRIVLINE_HOME and migrate the schema."""
+        settings = settings or Settings.from_env()
+        if create:
+            settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif settings.uses_sqlite and not settings.database_path_exists():
+            raise NotInitialised(f"no privline data in {settings.home}; run `privline init`")
+        engine = make_engine(settings.database_url)
+        if create:
+            migrate(engine)
+        elif not schema_ready(engine):
+            raise NotInitialised("the database has no privline schema; run `privline init`")
+        return cls(settings, make_uow_factory(settings, engine))

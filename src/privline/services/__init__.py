@@ -1,0 +1,1 @@
+"""Use cases: one transaction each, each state change writing its audit event."""

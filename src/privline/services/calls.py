@@ -1,0 +1,90 @@
+"""Call decisions: the one place a call is judged private, recorded or denied.
+
+The switch, the API and the CLI all call :func:`decide_call`; there is no second copy of
+the policy anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from privline.domain.access import Action
+from privline.domain.errors import InvalidNumber
+from privline.domain.model import Actor
+from privline.domain.numbers import to_e164
+from privline.domain.policy import CallerState, CallRequest, Decision, decide
+from privline.domain.registry import Kind, Source, Status
+from privline.services import audit
+from privline.services.access import check_allowed
+from privline.services.errors import NotFound
+from privline.services.facilities import check_pin, get_facility
+from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.registry import privilege_of
+
+
+def decide_call(
+    uow_factory: UnitOfWorkFactory, actor: Actor, request: CallRequest, *, now: datetime
+) -> Decision:
+    """Decide one call and log the decision with its audit event, in one transaction."""
+    check_allowed(actor, Action.DECIDE_CALL)
+    with uow_factory() as uow:
+        facility = get_facility(uow, request.facility_id)
+        resident = uow.residents.get(request.resident_id)
+        if resident is None or resident.facility_id != facility.id:
+            raise NotFound(f"no resident {request.resident_id} at {facility.id}",
+                           code="resident_not_found")
+        locked = resident.locked_at(now)
+        pin_ok = True
+        if not locked and request.pin is not None:
+            pin_ok = check_pin(resident, request.pin, now)
+            uow.residents.save(resident)
+        try:
+            number: str | None = to_e164(request.dialled, facility.dial_plan)
+        except InvalidNumber:
+            number = None
+        privilege = privilege_of(uow, number, now)
+        blocked = number is not None and uow.blocks.is_blocked(facility.id, resident.id, number)
+        caller = CallerState(
+            active=resident.active,
+            locked=locked or resident.locked_at(now),
+            pin_ok=pin_ok,
+            balance_cents=uow.accounts.balance(resident.id),
+        )
+        decision = decide(
+            facility=facility.policy,
+            caller=caller,
+            number=number,
+            privilege=privilege,
+            private_requested=request.private_requested,
+            blocked=blocked,
+            now=now,
+        )
+        if decision.register_request and number is not None:
+            _request_registration(uow, actor, number, request.resident_id, now)
+        decision_id = uow.decisions.add(
+            now, facility.id, resident.id, request.dialled, request.private_requested, decision)
+        audit.record(uow, actor, "call.decide", f"decision:{decision_id}", now,
+                     facility=facility.id, resident=resident.id, number=number,
+                     mode=decision.mode.value, reason=decision.reason.value,
+                     private_requested=request.private_requested, review=decision.review)
+        uow.commit()
+    return decision
+
+
+def _request_registration(
+    uow: UnitOfWork, actor: Actor, number: str, resident_id: str, now: datetime
+) -> None:
+    """Store one pending request for staff, unless the number already has a live entry."""
+    try:
+        entries = uow.registry.entries_for(number)
+    except RegistryUnavailable:
+        return
+    if any(e.status in (Status.PENDING, Status.VERIFIED) for e in entries):
+        return
+    entry = uow.registry.add(
+        NewEntry(number, Kind.UNSPECIFIED, f"requested by resident {resident_id}",
+                 f"resident:{resident_id}", Source.RESIDENT_REQUEST, Status.PENDING, now, None),
+        now,
+    )
+    audit.record(uow, actor, "registry.request", f"registry:{entry.id}", now,
+                 number=number, resident=resident_id)

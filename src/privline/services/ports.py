@@ -1,0 +1,126 @@
+"""The ports services need. Adapters implement them; tests may fake them.
+
+A unit of work is one transaction: everything done through its repositories is committed
+together by :meth:`UnitOfWork.commit` or discarded when the block exits without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from privline.domain.access import Role
+from privline.domain.model import AuditEvent, Facility, Resident, User
+from privline.domain.policy import Decision
+from privline.domain.registry import Entry, Kind, Source, Status
+
+
+class RegistryUnavailable(Exception):
+    """The registry could not be read; the caller must treat privilege as unknown."""
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    number: str
+    kind: Kind
+    holder: str
+    credential: str
+    source: Source
+    status: Status
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    resident_id: str
+    kind: str  # deposit | charge | refund
+    amount_cents: int  # signed: deposits and refunds positive, charges negative
+    at: datetime
+    memo: str = ""
+    call_id: str | None = None
+
+
+class FacilityRepository(Protocol):
+    def get(self, facility_id: str) -> Facility | None: ...
+    def add(self, facility: Facility, at: datetime) -> None: ...
+    def list(self) -> Sequence[Facility]: ...
+
+
+class ResidentRepository(Protocol):
+    def get(self, resident_id: str) -> Resident | None: ...
+    def add(self, resident: Resident, at: datetime) -> None: ...
+    def save(self, resident: Resident) -> None: ...
+
+
+class AccountRepository(Protocol):
+    def balance(self, resident_id: str) -> int: ...
+    def post(self, line: LedgerLine) -> int: ...
+
+
+class BlockRepository(Protocol):
+    def is_blocked(self, facility_id: str, resident_id: str, number: str) -> bool: ...
+    def add(
+        self, facility_id: str, resident_id: str | None, number: str, reason: str, at: datetime
+    ) -> None: ...
+
+
+class RegistryRepository(Protocol):
+    def entries_for(self, number: str) -> Sequence[Entry]:
+        """All entries for ``number``; raises RegistryUnavailable when unreadable."""
+        ...
+
+    def get(self, entry_id: int) -> Entry | None: ...
+    def add(self, entry: NewEntry, at: datetime) -> Entry: ...
+    def set_status(self, entry_id: int, status: Status, at: datetime, note: str) -> None: ...
+    def list(
+        self, status: Status | None = None, limit: int = 100, offset: int = 0
+    ) -> Sequence[Entry]: ...
+
+
+class UserRepository(Protocol):
+    def add(self, name: str, role: Role, token_hash: str, at: datetime) -> User: ...
+    def by_token_hash(self, token_hash: str) -> User | None: ...
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> int: ...
+    def count(self) -> int: ...
+
+
+class DecisionLog(Protocol):
+    def add(
+        self,
+        at: datetime,
+        facility_id: str,
+        resident_id: str,
+        dialled: str,
+        private_requested: bool,
+        decision: Decision,
+    ) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    facilities: FacilityRepository
+    residents: ResidentRepository
+    accounts: AccountRepository
+    blocks: BlockRepository
+    registry: RegistryRepository
+    users: UserRepository
+    audit: AuditLog
+    decisions: DecisionLog
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

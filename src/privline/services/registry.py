@@ -1,0 +1,166 @@
+"""The privileged-number registry: add, verify, revoke, expire, check, list.
+
+Every verified entry protects its number in every facility: there is no per-facility
+list to forget to apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from privline.domain.access import Action
+from privline.domain.errors import InvalidNumber
+from privline.domain.model import Actor
+from privline.domain.numbers import to_e164
+from privline.domain.registry import (
+    Entry,
+    Kind,
+    Privilege,
+    Source,
+    Status,
+    can_transition,
+    privilege_at,
+)
+from privline.services import audit
+from privline.services.access import check_allowed
+from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+
+_MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    number: str
+    privileged: bool
+    entries: Sequence[Entry]
+
+
+def normalize(number: str) -> str:
+    try:
+        return to_e164(number)
+    except InvalidNumber as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc
+
+
+def parse_kind(kind: str) -> Kind:
+    try:
+        return Kind(kind)
+    except ValueError as exc:
+        kinds = ", ".join(k.value for k in Kind if k is not Kind.UNSPECIFIED)
+        raise InvalidInput(f"unknown kind {kind!r}; one of {kinds}", code="invalid_kind") from exc
+
+
+def add_entry(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    *,
+    number: str,
+    kind: str,
+    holder: str,
+    credential: str,
+    verified: bool,
+    source: Source = Source.STAFF,
+    now: datetime,
+) -> Entry:
+    check_allowed(actor, Action.REGISTRY_WRITE)
+    e164, parsed_kind = normalize(number), parse_kind(kind)
+    holder, credential = _text("name", holder), _text("credential", credential)
+    status = Status.VERIFIED if verified else Status.PENDING
+    with uow_factory() as uow:
+        for existing in uow.registry.entries_for(e164):
+            live = existing.status in (Status.PENDING, Status.VERIFIED)
+            if live and existing.credential == credential and existing.kind is parsed_kind:
+                raise Conflict(f"entry {existing.id} already registers {e164} for {credential}",
+                               code="entry_exists", entry_id=existing.id)
+        entry = uow.registry.add(
+            NewEntry(e164, parsed_kind, holder, credential, source, status, now, None), now)
+        audit.record(uow, actor, "registry.add", f"registry:{entry.id}", now,
+                     number=e164, kind=parsed_kind.value, status=status.value,
+                     source=source.value, credential=credential)
+        uow.commit()
+    return entry
+
+
+def _text(field: str, value: str) -> str:
+    value = value.strip()
+    if not value or len(value) > _MAX_TEXT or any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"{field} must be 1 to {_MAX_TEXT} printable characters",
+                           code=f"invalid_{field}")
+    return value
+
+
+def change_status(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    entry_id: int,
+    target: Status,
+    *,
+    now: datetime,
+    note: str = "",
+) -> Entry:
+    """Move an entry to ``target`` (verify, revoke or expire) with an audit event."""
+    check_allowed(actor, Action.REGISTRY_WRITE)
+    with uow_factory() as uow:
+        entry = uow.registry.get(entry_id)
+        if entry is None:
+            raise NotFound(f"no registry entry {entry_id}", code="entry_not_found")
+        if not can_transition(entry.status, target):
+            raise Conflict(f"entry {entry_id} is {entry.status}; cannot become {target}",
+                           code="invalid_transition")
+        if target is Status.VERIFIED and entry.kind is Kind.UNSPECIFIED:
+            raise Conflict("set the entry's kind before verifying it", code="kind_required")
+        uow.registry.set_status(entry_id, target, now, note)
+        audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
+                     number=entry.number, previous=entry.status.value, note=note)
+        updated = uow.registry.get(entry_id)
+        uow.commit()
+    assert updated is not None  # noqa: S101 - read back inside the same transaction
+    return updated
+
+
+_VERBS = {Status.VERIFIED: "verify", Status.REVOKED: "revoke", Status.EXPIRED: "expire",
+          Status.PENDING: "reopen"}
+
+
+def check(uow_factory: UnitOfWorkFactory, actor: Actor, number: str, *, now: datetime
+          ) -> CheckResult:
+    check_allowed(actor, Action.REGISTRY_READ)
+    e164 = normalize(number)
+    with uow_factory() as uow:
+        try:
+            entries = list(uow.registry.entries_for(e164))
+        except RegistryUnavailable as exc:
+            raise Unavailable("the registry cannot be read", code="registry_unavailable") from exc
+    return CheckResult(e164, privilege_at(entries, now) is Privilege.PRIVILEGED, entries)
+
+
+def list_entries(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Entry]:
+    check_allowed(actor, Action.REGISTRY_READ)
+    try:
+        wanted = Status(status) if status else None
+    except ValueError as exc:
+        raise InvalidInput(f"unknown status {status!r}", code="invalid_status") from exc
+    if not (1 <= limit <= 1000 and offset >= 0):
+        raise InvalidInput("limit must be 1..1000 and offset >= 0", code="invalid_page")
+    with uow_factory() as uow:
+        return list(uow.registry.list(wanted, limit, offset))
+
+
+def privilege_of(uow: UnitOfWork, number: str | None, now: datetime) -> Privilege:
+    """Privilege of a parsed number inside a running transaction; UNKNOWN on failure."""
+    if number is None:
+        return Privilege.UNKNOWN
+    try:
+        return privilege_at(uow.registry.entries_for(number), now)
+    except RegistryUnavailable:
+        return Privilege.UNKNOWN

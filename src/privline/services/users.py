@@ -1,0 +1,47 @@
+"""API users and their bearer tokens. Only a token's SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from privline.domain.access import Action, Role
+from privline.domain.model import Actor, User
+from privline.services import audit
+from privline.services.access import check_allowed
+from privline.services.errors import InvalidInput, Unauthenticated
+from privline.services.ports import UnitOfWorkFactory
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def add_user(
+    uow_factory: UnitOfWorkFactory, actor: Actor, *, name: str, role: str, now: datetime
+) -> tuple[User, str]:
+    """Create a user; returns it with its token, which is shown this once only."""
+    check_allowed(actor, Action.USER_WRITE)
+    try:
+        parsed = Role(role)
+    except ValueError as exc:
+        roles = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"unknown role {role!r}; one of {roles}", code="invalid_role") from exc
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("user name must be 1 to 100 characters", code="invalid_name")
+    token = "pl_" + secrets.token_urlsafe(32)
+    with uow_factory() as uow:
+        user = uow.users.add(name, parsed, _digest(token), now)
+        audit.record(uow, actor, "user.add", f"user:{user.id}", now, name=name, role=role)
+        uow.commit()
+    return user, token
+
+
+def authenticate(uow_factory: UnitOfWorkFactory, token: str) -> Actor:
+    with uow_factory() as uow:
+        user = uow.users.by_token_hash(_digest(token))
+    if user is None:
+        raise Unauthenticated("unknown or missing token")
+    return Actor(user.name, user.role)

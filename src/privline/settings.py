@@ -1,0 +1,79 @@
+"""Typed settings, read once from the environment.
+
+Every value is parsed and checked when :meth:`Settings.from_env` runs, so a bad value
+fails at start with a message naming the variable. Secrets may come from a file named by
+``<NAME>_FILE``. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    sip_port: int = 5060
+    sip_trunk: str = "127.0.0.1:5080"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def database_path_exists(self) -> bool:
+        """For SQLite URLs: whether the database file exists already."""
+        path = self.database_url.split(":///", 1)[-1]
+        return path == ":memory:" or Path(path).exists()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("PRIVLINE_HOME", "./var")).resolve()
+        url = _secret(env, "PRIVLINE_DATABASE_URL") or f"sqlite:///{home / 'privline.db'}"
+        if not (url.startswith(("sqlite", "postgresql"))):
+            raise SettingsError("PRIVLINE_DATABASE_URL must be a sqlite or postgresql URL")
+        return cls(
+            home=home,
+            database_url=url,
+            api_host=env.get("PRIVLINE_API_HOST", "127.0.0.1"),
+            api_port=_port(env, "PRIVLINE_API_PORT", 8000),
+            sip_port=_port(env, "PRIVLINE_SIP_PORT", 5060),
+            sip_trunk=_host_port(env, "PRIVLINE_SIP_TRUNK", "127.0.0.1:5080"),
+        )
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    path = env.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
+    return env.get(name) or None
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def _host_port(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, default)
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name} must be host:port, got {raw!r}")
+    return raw

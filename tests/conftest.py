@@ -1,0 +1,131 @@
+"""Shared fixtures: clean environment, both databases, and the personas tests speak through.
+
+Service tests take the ``uow`` fixture, which runs each test on SQLite and on a real
+PostgreSQL started for the session (a throwaway cluster on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from privline.adapters.db import make_engine, migrate
+from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.db.tables import metadata
+from privline.domain.access import Role
+from privline.domain.model import Actor, Facility
+from privline.domain.rates import FacilityKind
+from privline.services import facilities, registry
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from tests.support.postgres import ThrowawayPostgres
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+# Personas.
+ADMIN = Actor("alice-admin", Role.ADMIN)
+STAFF = Actor("sam-staff", Role.STAFF)
+INVESTIGATOR = Actor("ivan-investigator", Role.INVESTIGATOR)
+AUDITOR = Actor("audrey-auditor", Role.AUDITOR)
+ATTORNEY_NUMBER = "+14155550142"  # Ada Counsel, a verified attorney
+FAMILY_NUMBER = "+12125550100"  # Rosa's sister: an ordinary number
+ROSA = "R1001"  # a resident of the prison, PIN 2468, $20.00 on her account
+ROSA_PIN = "2468"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("PRIVLINE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PRIVLINE_HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    pg = ThrowawayPostgres().start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(postgres: ThrowawayPostgres) -> Iterator[Engine]:
+    engine = make_engine(postgres.create_database("privline_test"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "privline.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+def _truncate(engine: Engine) -> None:
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "home" / "privline.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    engine: Engine = request.getfixturevalue("pg_engine")
+    _truncate(engine)
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if db_url.startswith("postgresql"):
+        yield request.getfixturevalue("pg_engine")
+        return
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def uow(engine: Engine) -> UnitOfWorkFactory:
+    def factory() -> UnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    return factory
+
+
+@dataclass(frozen=True)
+class World:
+    """A prison with Rosa on its roll and Ada's verified attorney number."""
+
+    facility: Facility
+    attorney_entry_id: int
+
+
+PRISON = Facility("state-prison", "State Prison", FacilityKind.PRISON, 1500,
+                  phones=("127.0.0.1/32",))
+
+
+@pytest.fixture
+def world(uow: UnitOfWorkFactory) -> World:
+    facilities.add_facility(uow, ADMIN, PRISON, now=NOW)
+    facilities.add_resident(uow, STAFF, facility_id=PRISON.id, resident_id=ROSA, pin=ROSA_PIN,
+                            opening_balance_cents=2000, now=NOW)
+    entry = registry.add_entry(uow, STAFF, number=ATTORNEY_NUMBER, kind="attorney",
+                               holder="Ada Counsel", credential="CA-123456", verified=True,
+                               now=NOW)
+    return World(PRISON, entry.id)
