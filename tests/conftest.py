@@ -26,7 +26,7 @@ from privline.services import facilities, registry
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.support.postgres import ThrowawayPostgres
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # in the past: entries made at NOW are in force
 
 # Personas.
 ADMIN = Actor("alice-admin", Role.ADMIN)
