@@ -56,7 +56,7 @@ def test_every_size_of_every_kind_has_exactly_one_band_per_order() -> None:
             rows = [c for c in FCC_CAPS if c.order == order and c.kind is kind]
             if not rows:
                 continue
-            for adp in range(0, 3000):
+            for adp in range(3000):
                 assert sum(c.covers(kind, adp) for c in rows) == 1, (order, kind, adp)
 
 

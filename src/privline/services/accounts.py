@@ -6,10 +6,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from privline.domain.access import Action
+from privline.domain.errors import NoRateCap
 from privline.domain.model import Actor
+from privline.domain.rates import cap_in_force, charge_cents
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import InvalidInput, NotFound
+from privline.services.errors import Conflict, InvalidInput, NotFound
 from privline.services.ports import LedgerLine, UnitOfWorkFactory
 
 _MAX_DEPOSIT_CENTS = 100_000_00
@@ -47,3 +49,71 @@ def deposit(
                      amount_cents=amount_cents, balance_cents=balance)
         uow.commit()
     return balance
+
+
+def charge_call(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    *,
+    resident_id: str,
+    call_id: str,
+    seconds: int,
+    rate_per_minute: Decimal,
+    started: datetime,
+    now: datetime,
+) -> int:
+    """Bill a finished call: minutes rounded up, at most the cap in force on its date.
+
+    Returns the cents charged. The per-minute charge is the only charge that exists.
+    """
+    check_allowed(actor, Action.ACCOUNT_WRITE)
+    if seconds < 0 or rate_per_minute < 0:
+        raise InvalidInput("duration and rate cannot be negative", code="invalid_charge")
+    with uow_factory() as uow:
+        resident = uow.residents.get(resident_id)
+        if resident is None:
+            raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+        facility = uow.facilities.get(resident.facility_id)
+        if facility is None:
+            raise NotFound(f"no facility {resident.facility_id}", code="facility_not_found")
+        if uow.accounts.charged_for(call_id) != 0:
+            raise Conflict(f"call {call_id} is already billed", code="already_billed")
+        try:
+            cap = cap_in_force(facility.kind, facility.adp, started.date()).per_minute
+        except NoRateCap:
+            cap = Decimal(0)
+        rate = min(rate_per_minute, cap)
+        # The decision limited the call to what the balance buys; clamp anyway so a late
+        # hangup can never push an account below zero.
+        cents = min(charge_cents(seconds, rate), max(uow.accounts.balance(resident_id), 0))
+        if cents:
+            uow.accounts.post(LedgerLine(resident_id, "charge", -cents, now,
+                                         f"{seconds}s at {rate}/min", call_id))
+        audit.record(uow, actor, "account.charge", f"call:{call_id}", now,
+                     resident=resident_id, seconds=seconds, rate=str(rate), cents=cents)
+        uow.commit()
+    return cents
+
+
+def refund_call(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    *,
+    resident_id: str,
+    call_id: str,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Give back what a call cost (e.g. a dropped call); returns the cents refunded."""
+    check_allowed(actor, Action.ACCOUNT_WRITE)
+    if not reason.strip():
+        raise InvalidInput("a refund needs a reason", code="reason_required")
+    with uow_factory() as uow:
+        charged = -uow.accounts.charged_for(call_id)
+        if charged <= 0:
+            raise Conflict(f"nothing to refund for call {call_id}", code="nothing_to_refund")
+        uow.accounts.post(LedgerLine(resident_id, "refund", charged, now, reason, call_id))
+        audit.record(uow, actor, "account.refund", f"call:{call_id}", now,
+                     resident=resident_id, cents=charged, reason=reason)
+        uow.commit()
+    return charged

@@ -59,6 +59,9 @@ class ResidentRepository(Protocol):
 class AccountRepository(Protocol):
     def balance(self, resident_id: str) -> int: ...
     def post(self, line: LedgerLine) -> int: ...
+    def charged_for(self, call_id: str) -> int:
+        """Net ledger amount for one call: negative when charged, 0 after a refund."""
+        ...
 
 
 class BlockRepository(Protocol):

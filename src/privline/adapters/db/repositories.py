@@ -92,6 +92,12 @@ class SqlAccounts(_Repo):
             .returning(t.residents.c.balance_cents)).scalar_one())
 
 
+    def charged_for(self, call_id: str) -> int:
+        value = self.conn.execute(select(func.coalesce(func.sum(t.ledger.c.amount_cents), 0))
+                                  .where(t.ledger.c.call_id == call_id)).scalar_one()
+        return int(value)
+
+
 class SqlBlocks(_Repo):
     def is_blocked(self, facility_id: str, resident_id: str, number: str) -> bool:
         c = t.blocked_numbers.c

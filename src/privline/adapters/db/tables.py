@@ -100,7 +100,7 @@ ledger = Table(
     Column("resident_id", String(64), ForeignKey("residents.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("amount_cents", Integer, nullable=False),
-    Column("call_id", String(200)),
+    Column("call_id", String(200), index=True),
     Column("memo", String(200), nullable=False),
     Column("at", UTCDateTime, nullable=False),
 )

@@ -127,6 +127,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger'))
     )
     with op.batch_alter_table('ledger', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_call_id'), ['call_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_resident_id'), ['resident_id'], unique=False)
 
 
@@ -134,6 +135,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_resident_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_call_id'))
 
     op.drop_table('ledger')
     with op.batch_alter_table('blocked_numbers', schema=None) as batch_op:
