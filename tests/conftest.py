@@ -75,6 +75,9 @@ def _truncate(engine: Engine) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # As the migration leaves it: the audit chain's head at the genesis hash.
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
+                     {"h": "0" * 64})
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -25,6 +25,12 @@ class Settings:
     api_port: int = 8000
     sip_port: int = 5060
     sip_trunk: str = "127.0.0.1:5080"
+    signing_key_file: Path | None = None
+    audit_checkpoint_every: int = 1000
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key_file or self.home / "keys" / "signing.key"
 
     @property
     def uses_sqlite(self) -> bool:
@@ -49,6 +55,9 @@ class Settings:
             api_port=_port(env, "PRIVLINE_API_PORT", 8000),
             sip_port=_port(env, "PRIVLINE_SIP_PORT", 5060),
             sip_trunk=_host_port(env, "PRIVLINE_SIP_TRUNK", "127.0.0.1:5080"),
+            signing_key_file=Path(env["PRIVLINE_SIGNING_KEY_FILE"])
+            if env.get("PRIVLINE_SIGNING_KEY_FILE") else None,
+            audit_checkpoint_every=_positive(env, "PRIVLINE_AUDIT_CHECKPOINT_EVERY", 1000),
         )
 
 
@@ -68,6 +77,15 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SettingsError(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
     return int(raw)
 
 

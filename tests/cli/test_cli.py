@@ -145,3 +145,19 @@ def test_commands_before_init_say_so(tmp_path: Path) -> None:
 def test_init_twice_keeps_the_data(cli: Cli) -> None:
     cli.ok("init", "--demo")
     assert len(cli.json("registry", "list")["entries"]) == 3
+
+
+def test_audit_verify_reports_ok_then_the_first_tampered_entry(cli: Cli, engine: Engine
+                                                                ) -> None:
+    verdict = cli.json("audit", "verify")
+    assert verdict["ok"] is True and verdict["entries"] > 5
+    pem = cli.ok("audit", "pubkey")
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----")
+    assert cli.json("audit", "checkpoint")["seq"] == verdict["head_seq"]
+    with engine.begin() as conn:
+        conn.execute(t.audit_events.update().where(t.audit_events.c.seq == 3)
+                     .values(actor="admin:mallory"))
+    proc = cli.run("audit", "verify", "--json")
+    assert proc.returncode == 1
+    tampered = json.loads(proc.stdout)
+    assert (tampered["ok"], tampered["first_bad_seq"]) == (False, 3)

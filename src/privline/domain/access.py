@@ -20,6 +20,7 @@ class Action(StrEnum):
     RESIDENT_WRITE = "resident.write"
     ACCOUNT_WRITE = "account.write"
     USER_WRITE = "user.write"
+    AUDIT_VERIFY = "audit.verify"
 
 
 _A, _S, _I, _U = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR
@@ -32,6 +33,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RESIDENT_WRITE: frozenset({_A, _S}),
     Action.ACCOUNT_WRITE: frozenset({_A, _S}),
     Action.USER_WRITE: frozenset({_A}),
+    Action.AUDIT_VERIFY: frozenset({_A, _U}),
 }
 
 

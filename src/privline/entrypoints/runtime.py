@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
+from privline.adapters.signing import Ed25519Signer
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 
@@ -22,6 +23,7 @@ def utcnow() -> datetime:
 class Runtime:
     settings: Settings
     uow: UnitOfWorkFactory
+    signer: Ed25519Signer | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, create: bool = False) -> Runtime:
@@ -34,6 +36,9 @@ class Runtime:
         engine = make_engine(settings.database_url)
         if create:
             migrate(engine)
-        elif not schema_ready(engine):
-            raise NotInitialised("the database has no privline schema; run `privline init`")
-        return cls(settings, make_uow_factory(settings, engine))
+            signer = Ed25519Signer.load_or_create(settings.signing_key_path)
+        else:
+            if not schema_ready(engine):
+                raise NotInitialised("the database has no privline schema; run `privline init`")
+            signer = Ed25519Signer.load(settings.signing_key_path)
+        return cls(settings, make_uow_factory(settings, engine, signer), signer)

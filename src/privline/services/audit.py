@@ -1,12 +1,16 @@
-"""Writing audit events inside the caller's transaction."""
+"""The audit log: writing events inside the caller's transaction, checkpoints, verifying."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from privline.domain.access import Action
+from privline.domain.audit_chain import Checkpoint, Verdict, verify_chain
 from privline.domain.model import Actor, AuditEvent
-from privline.services.ports import UnitOfWork
+from privline.services.access import check_allowed
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def record(
@@ -14,3 +18,25 @@ def record(
 ) -> None:
     """Append one event; it commits or rolls back with the change it describes."""
     uow.audit.append(AuditEvent(now, f"{actor.role}:{actor.name}", action, subject, details))
+
+
+def checkpoint(uow_factory: UnitOfWorkFactory, actor: Actor, *, now: datetime
+               ) -> Checkpoint | None:
+    """Sign the chain's head now (also done automatically every N entries)."""
+    check_allowed(actor, Action.AUDIT_VERIFY)
+    with uow_factory() as uow:
+        result = uow.audit.checkpoint(now)
+        if result is not None:
+            uow.commit()
+    return result
+
+
+def verify(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    signature_ok: Callable[[Checkpoint], bool],
+) -> Verdict:
+    """Recompute the whole chain and check every checkpoint's signature."""
+    check_allowed(actor, Action.AUDIT_VERIFY)
+    with uow_factory() as uow:
+        return verify_chain(uow.audit.entries(), uow.audit.checkpoints(), signature_ok)

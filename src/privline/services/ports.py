@@ -6,13 +6,14 @@ together by :meth:`UnitOfWork.commit` or discarded when the block exits without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 from privline.domain.access import Role
+from privline.domain.audit_chain import ChainEntry, Checkpoint
 from privline.domain.model import AuditEvent, Facility, Resident, User
 from privline.domain.policy import Decision
 from privline.domain.registry import Entry, Kind, Source, Status
@@ -89,8 +90,19 @@ class UserRepository(Protocol):
     def by_token_hash(self, token_hash: str) -> User | None: ...
 
 
+class Signer(Protocol):
+    """Signs audit checkpoints and statements with a key the database does not hold."""
+
+    key_id: str
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> int: ...
+    def checkpoint(self, at: datetime) -> Checkpoint | None: ...
+    def entries(self, batch: int = 5000) -> Iterator[ChainEntry]: ...
+    def checkpoints(self) -> list[Checkpoint]: ...
     def count(self) -> int: ...
 
 

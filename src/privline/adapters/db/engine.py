@@ -72,8 +72,11 @@ class SqlUnitOfWork:
     audit: ports.AuditLog
     decisions: ports.DecisionLog
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, signer: ports.Signer | None = None,
+                 checkpoint_every: int = 1000) -> None:
         self._engine = engine
+        self._signer = signer
+        self._checkpoint_every = checkpoint_every
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
@@ -88,7 +91,7 @@ class SqlUnitOfWork:
         self.blocks = repos.SqlBlocks(conn)
         self.registry = repos.SqlRegistry(conn)
         self.users = repos.SqlUsers(conn)
-        self.audit = repos.SqlAudit(conn)
+        self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.decisions = repos.SqlDecisions(conn)
         return self
 
@@ -107,10 +110,11 @@ class SqlUnitOfWork:
             self._conn.close()
 
 
-def make_uow_factory(settings: Settings, engine: Engine | None = None) -> UnitOfWorkFactory:
+def make_uow_factory(settings: Settings, engine: Engine | None = None,
+                     signer: ports.Signer | None = None) -> UnitOfWorkFactory:
     bound = engine or make_engine(settings.database_url)
 
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(bound)
+        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every)
 
     return factory

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
@@ -12,11 +11,19 @@ from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.db import tables as t
 from privline.domain.access import Role
+from privline.domain.audit_chain import (
+    ChainEntry,
+    Checkpoint,
+    canonical_json,
+    chain_hash,
+    checkpoint_message,
+    entry_bytes,
+)
 from privline.domain.model import AuditEvent, Facility, Resident, User
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
-from privline.services.ports import LedgerLine, NewEntry, RegistryUnavailable
+from privline.services.ports import LedgerLine, NewEntry, RegistryUnavailable, Signer
 
 
 class _Repo:
@@ -177,16 +184,71 @@ class SqlUsers(_Repo):
         return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
 
 
-def canonical_json(value: dict[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
-
-
 class SqlAudit(_Repo):
+    """Appends to the hash chain; checkpoints are signed every ``checkpoint_every``."""
+
+    def __init__(self, conn: Connection, signer: Signer | None = None,
+                 checkpoint_every: int = 1000) -> None:
+        super().__init__(conn)
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+
     def append(self, event: AuditEvent) -> int:
-        return int(self.conn.execute(insert(t.audit_events).values(
-            at=event.at, actor=event.actor, action=event.action, subject=event.subject,
-            details=canonical_json(event.details)).returning(t.audit_events.c.seq)).scalar_one())
+        head = t.audit_head.c
+        # FOR UPDATE serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+        # gives this transaction the only write lock.
+        seq, prev = self.conn.execute(
+            select(head.seq, head.hash).where(head.id == 1).with_for_update()).one()
+        seq += 1
+        at = event.at.astimezone(UTC)
+        details = canonical_json(event.details)
+        digest = chain_hash(prev, entry_bytes(seq, at, event.actor, event.action, event.subject,
+                                               details))
+        self.conn.execute(insert(t.audit_events).values(
+            seq=seq, at=at, actor=event.actor, action=event.action, subject=event.subject,
+            details=details, prev_hash=prev, hash=digest))
+        self.conn.execute(update(t.audit_head).where(head.id == 1).values(seq=seq, hash=digest))
+        if self.signer is not None and seq % self.checkpoint_every == 0:
+            self._checkpoint(seq, digest, at)
+        return int(seq)
+
+    def checkpoint(self, at: datetime) -> Checkpoint | None:
+        """Sign the current head (None when the chain is empty or no key is set)."""
+        seq, digest = self.conn.execute(select(t.audit_head.c.seq, t.audit_head.c.hash)
+                                        .where(t.audit_head.c.id == 1).with_for_update()).one()
+        if seq == 0 or self.signer is None:
+            return None
+        existing = self.conn.execute(select(t.audit_checkpoints.c.seq)
+                                     .where(t.audit_checkpoints.c.seq == seq)).first()
+        if existing is None:
+            self._checkpoint(seq, digest, at)
+        return next(c for c in self.checkpoints() if c.seq == seq)
+
+    def _checkpoint(self, seq: int, digest: str, at: datetime) -> None:
+        assert self.signer is not None  # noqa: S101 - both callers check it
+        signature = self.signer.sign(checkpoint_message(seq, digest))
+        self.conn.execute(insert(t.audit_checkpoints).values(
+            seq=seq, hash=digest, signature=signature.hex(), key_id=self.signer.key_id, at=at))
+
+    def entries(self, batch: int = 5000) -> Iterator[ChainEntry]:
+        """Every entry in chain order, read in batches to bound memory."""
+        c = t.audit_events.c
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                select(c.seq, c.at, c.actor, c.action, c.subject, c.details, c.prev_hash,
+                       c.hash).where(c.seq > last).order_by(c.seq).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield ChainEntry(*row)
+            last = rows[-1][0]
+
+    def checkpoints(self) -> list[Checkpoint]:
+        c = t.audit_checkpoints.c
+        rows = self.conn.execute(select(c.seq, c.hash, c.signature, c.key_id, c.at)
+                                 .order_by(c.seq))
+        return [Checkpoint(r[0], r[1], bytes.fromhex(r[2]), r[3], r[4]) for r in rows]
 
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.audit_events))

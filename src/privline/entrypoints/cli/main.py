@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 import typer
 from sqlalchemy.exc import DBAPIError
 
+from privline.adapters.signing import KeyFileError
 from privline.domain.access import Role
 from privline.domain.errors import DomainError
 from privline.domain.model import Actor
@@ -44,10 +45,13 @@ def fail(message: str) -> NoReturn:
 
 
 def main() -> None:
-    from privline.entrypoints.cli import commands  # noqa: F401 - registers sub-commands
+    from privline.entrypoints.cli import audit, commands  # noqa: F401 - register commands
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, an Exit raised in a command comes back as its code.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
@@ -60,7 +64,7 @@ def main() -> None:
         fail(message)
     except (ServiceError, DomainError) as exc:
         fail(f"{exc.message} [{exc.code}]")
-    except (SettingsError, NotInitialised) as exc:
+    except (SettingsError, NotInitialised, KeyFileError) as exc:
         fail(str(exc))
     except DBAPIError as exc:
         fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")

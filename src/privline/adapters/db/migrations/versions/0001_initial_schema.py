@@ -14,15 +14,36 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('audit_checkpoints',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.Column('key_id', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_checkpoints'))
+    )
     op.create_table('audit_events',
-    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('actor', sa.String(length=150), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('details', sa.Text(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events'))
     )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
+
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
+    # The chain's head exists from the start, so appenders only ever lock and update it.
+    op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     op.create_table('call_decisions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
@@ -157,4 +178,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_decisions_number'))
 
     op.drop_table('call_decisions')
+    op.drop_table('audit_head')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_events_action'))
+
     op.drop_table('audit_events')
+    op.drop_table('audit_checkpoints')
