@@ -47,7 +47,7 @@ def counts(engine: Engine) -> tuple[int, ...]:
     with engine.connect() as conn:
         return tuple(conn.execute(select(func.count()).select_from(table)).scalar_one()
                      for table in (t.audit_events, t.registry_entries, t.facilities,
-                                   t.residents, t.call_decisions, t.users))
+                                   t.residents, t.calls, t.users))
 
 
 def test_call_to_demo_attorney_is_private_in_any_format(cli: Cli) -> None:

@@ -43,7 +43,7 @@ def test_call_to_verified_attorney_is_private_and_logged(uow: UnitOfWorkFactory,
                                                          world: World) -> None:
     d = decide(uow, "(415) 555-0142", pin=ROSA_PIN)
     assert (d.mode, d.reason, d.number) == (Mode.PRIVATE, Reason.PRIVILEGED, ATTORNEY_NUMBER)
-    logged = rows(uow, t.call_decisions)
+    logged = rows(uow, t.calls)
     assert [(r["mode"], r["number"]) for r in logged] == [("private", ATTORNEY_NUMBER)]
     events = [r for r in rows(uow, t.audit_events) if r["action"] == "call.decide"]
     assert len(events) == 1 and '"mode":"private"' in events[0]["details"]
@@ -167,7 +167,7 @@ def test_registry_unavailable_never_records_the_call(
 
     d = calls.decide_call(broken, STAFF, CallRequest("f", "r", FAMILY_NUMBER), now=NOW)
     assert (d.mode, d.review) == (mode, review)
-    logged = rows(uow, t.call_decisions)
+    logged = rows(uow, t.calls)
     assert [(r["mode"], r["review"]) for r in logged] == [(mode.value, review)]
 
 

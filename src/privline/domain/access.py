@@ -10,6 +10,7 @@ class Role(StrEnum):
     STAFF = "staff"
     INVESTIGATOR = "investigator"
     AUDITOR = "auditor"
+    SWITCH = "switch"  # the call path itself: decides and records calls, nothing else
 
 
 class Action(StrEnum):
@@ -21,14 +22,18 @@ class Action(StrEnum):
     ACCOUNT_WRITE = "account.write"
     USER_WRITE = "user.write"
     AUDIT_VERIFY = "audit.verify"
+    CALL_RECORD = "call.record"
+    CALL_READ = "call.read"
 
 
-_A, _S, _I, _U = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR
+_A, _S, _I, _U, _W = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR, Role.SWITCH
 
 PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REGISTRY_READ: frozenset({_A, _S, _U}),
     Action.REGISTRY_WRITE: frozenset({_A, _S}),
-    Action.DECIDE_CALL: frozenset({_A, _S}),
+    Action.DECIDE_CALL: frozenset({_A, _S, _W}),
+    Action.CALL_RECORD: frozenset({_A, _W}),
+    Action.CALL_READ: frozenset({_A, _S, _U}),
     Action.FACILITY_WRITE: frozenset({_A}),
     Action.RESIDENT_WRITE: frozenset({_A, _S}),
     Action.ACCOUNT_WRITE: frozenset({_A, _S}),

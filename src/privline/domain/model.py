@@ -84,3 +84,34 @@ class AuditEvent:
     action: str
     subject: str
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WarningPlayed:
+    at: datetime
+    prompt: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A call's decision and, for calls placed through the switch, its life."""
+
+    id: int
+    sip_call_id: str | None
+    at: datetime
+    facility_id: str
+    resident_id: str
+    number: str | None
+    mode: str
+    reason: str
+    rate_per_minute: Decimal
+    max_minutes: int
+    review: bool
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    charge_cents: int | None = None
+    end_reason: str | None = None
+    fault: str | None = None
+    warnings: tuple[WarningPlayed, ...] = ()

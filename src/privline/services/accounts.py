@@ -12,7 +12,7 @@ from privline.domain.rates import cap_in_force, charge_cents
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound
-from privline.services.ports import LedgerLine, UnitOfWorkFactory
+from privline.services.ports import LedgerLine, UnitOfWork, UnitOfWorkFactory
 
 _MAX_DEPOSIT_CENTS = 100_000_00
 
@@ -67,31 +67,48 @@ def charge_call(
     Returns the cents charged. The per-minute charge is the only charge that exists.
     """
     check_allowed(actor, Action.ACCOUNT_WRITE)
+    with uow_factory() as uow:
+        cents = bill(uow, actor, resident_id=resident_id, call_id=call_id, seconds=seconds,
+                     rate_per_minute=rate_per_minute, started=started, now=now)
+        uow.commit()
+    return cents
+
+
+def bill(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    resident_id: str,
+    call_id: str,
+    seconds: int,
+    rate_per_minute: Decimal,
+    started: datetime,
+    now: datetime,
+) -> int:
+    """Charge a call inside the caller's transaction (see :func:`charge_call`)."""
     if seconds < 0 or rate_per_minute < 0:
         raise InvalidInput("duration and rate cannot be negative", code="invalid_charge")
-    with uow_factory() as uow:
-        resident = uow.residents.get(resident_id)
-        if resident is None:
-            raise NotFound(f"no resident {resident_id}", code="resident_not_found")
-        facility = uow.facilities.get(resident.facility_id)
-        if facility is None:
-            raise NotFound(f"no facility {resident.facility_id}", code="facility_not_found")
-        if uow.accounts.charged_for(call_id) != 0:
-            raise Conflict(f"call {call_id} is already billed", code="already_billed")
-        try:
-            cap = cap_in_force(facility.kind, facility.adp, started.date()).per_minute
-        except NoRateCap:
-            cap = Decimal(0)
-        rate = min(rate_per_minute, cap)
-        # The decision limited the call to what the balance buys; clamp anyway so a late
-        # hangup can never push an account below zero.
-        cents = min(charge_cents(seconds, rate), max(uow.accounts.balance(resident_id), 0))
-        if cents:
-            uow.accounts.post(LedgerLine(resident_id, "charge", -cents, now,
-                                         f"{seconds}s at {rate}/min", call_id))
-        audit.record(uow, actor, "account.charge", f"call:{call_id}", now,
-                     resident=resident_id, seconds=seconds, rate=str(rate), cents=cents)
-        uow.commit()
+    resident = uow.residents.get(resident_id)
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+    facility = uow.facilities.get(resident.facility_id)
+    if facility is None:
+        raise NotFound(f"no facility {resident.facility_id}", code="facility_not_found")
+    if uow.accounts.charged_for(call_id) != 0:
+        raise Conflict(f"call {call_id} is already billed", code="already_billed")
+    try:
+        cap = cap_in_force(facility.kind, facility.adp, started.date()).per_minute
+    except NoRateCap:
+        cap = Decimal(0)
+    rate = min(rate_per_minute, cap)
+    # The decision limited the call to what the balance buys; clamp anyway so a late
+    # hangup can never push an account below zero.
+    cents = min(charge_cents(seconds, rate), max(uow.accounts.balance(resident_id), 0))
+    if cents:
+        uow.accounts.post(LedgerLine(resident_id, "charge", -cents, now,
+                                     f"{seconds}s at {rate}/min", call_id))
+    audit.record(uow, actor, "account.charge", f"call:{call_id}", now,
+                 resident=resident_id, seconds=seconds, rate=str(rate), cents=cents)
     return cents
 
 

@@ -16,16 +16,25 @@ from privline.domain.policy import CallerState, CallRequest, Decision, decide
 from privline.domain.registry import Kind, Source, Status
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import NotFound
+from privline.services.errors import Conflict, NotFound
 from privline.services.facilities import check_pin, get_facility
 from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
 from privline.services.registry import privilege_of
 
 
 def decide_call(
-    uow_factory: UnitOfWorkFactory, actor: Actor, request: CallRequest, *, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    request: CallRequest,
+    *,
+    now: datetime,
+    sip_call_id: str | None = None,
 ) -> Decision:
-    """Decide one call and log the decision with its audit event, in one transaction."""
+    """Decide one call and log the decision with its audit event, in one transaction.
+
+    ``sip_call_id`` ties the decision to a call placed through the switch; the call's
+    record then follows its life (see :mod:`privline.services.call_records`).
+    """
     check_allowed(actor, Action.DECIDE_CALL)
     with uow_factory() as uow:
         facility = get_facility(uow, request.facility_id)
@@ -61,9 +70,11 @@ def decide_call(
         )
         if decision.register_request and number is not None:
             _request_registration(uow, actor, number, request.resident_id, now)
-        decision_id = uow.decisions.add(
-            now, facility.id, resident.id, request.dialled, request.private_requested, decision)
-        audit.record(uow, actor, "call.decide", f"decision:{decision_id}", now,
+        if sip_call_id is not None and uow.calls.get(sip_call_id) is not None:
+            raise Conflict(f"call {sip_call_id} was decided already", code="call_exists")
+        record_id = uow.calls.add(now, facility.id, resident.id, request.dialled,
+                                  request.private_requested, decision, sip_call_id)
+        audit.record(uow, actor, "call.decide", f"call:{record_id}", now, sip_call_id=sip_call_id,
                      facility=facility.id, resident=resident.id, number=number,
                      mode=decision.mode.value, reason=decision.reason.value,
                      private_requested=request.private_requested, review=decision.review)

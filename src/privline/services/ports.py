@@ -14,7 +14,7 @@ from typing import Protocol
 
 from privline.domain.access import Role
 from privline.domain.audit_chain import ChainEntry, Checkpoint
-from privline.domain.model import AuditEvent, Facility, Resident, User
+from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
 from privline.domain.policy import Decision
 from privline.domain.registry import Entry, Kind, Source, Status
 
@@ -106,7 +106,7 @@ class AuditLog(Protocol):
     def count(self) -> int: ...
 
 
-class DecisionLog(Protocol):
+class CallLog(Protocol):
     def add(
         self,
         at: datetime,
@@ -115,7 +115,13 @@ class DecisionLog(Protocol):
         dialled: str,
         private_requested: bool,
         decision: Decision,
+        sip_call_id: str | None = None,
     ) -> int: ...
+    def get(self, sip_call_id: str) -> CallRecord | None: ...
+    def update(self, call_id: int, **fields: object) -> None: ...
+    def add_warning(self, call_id: int, warning: WarningPlayed) -> None: ...
+    def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+             ) -> Sequence[CallRecord]: ...
 
 
 class UnitOfWork(Protocol):
@@ -126,7 +132,7 @@ class UnitOfWork(Protocol):
     registry: RegistryRepository
     users: UserRepository
     audit: AuditLog
-    decisions: DecisionLog
+    calls: CallLog
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

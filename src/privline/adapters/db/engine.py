@@ -70,7 +70,7 @@ class SqlUnitOfWork:
     registry: ports.RegistryRepository
     users: ports.UserRepository
     audit: ports.AuditLog
-    decisions: ports.DecisionLog
+    calls: ports.CallLog
 
     def __init__(self, engine: Engine, signer: ports.Signer | None = None,
                  checkpoint_every: int = 1000) -> None:
@@ -92,7 +92,7 @@ class SqlUnitOfWork:
         self.registry = repos.SqlRegistry(conn)
         self.users = repos.SqlUsers(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
-        self.decisions = repos.SqlDecisions(conn)
+        self.calls = repos.SqlCalls(conn)
         return self
 
     def commit(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +21,7 @@ from privline.domain.audit_chain import (
     checkpoint_message,
     entry_bytes,
 )
-from privline.domain.model import AuditEvent, Facility, Resident, User
+from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
@@ -255,12 +257,51 @@ class SqlAudit(_Repo):
                    .scalar_one())
 
 
-class SqlDecisions(_Repo):
+_CALL_COLUMNS = [t.calls.c[name] for name in (
+    "id", "sip_call_id", "at", "facility_id", "resident_id", "number", "mode", "reason",
+    "rate_per_minute", "max_minutes", "review", "answered_at", "ended_at", "duration_s",
+    "charge_cents", "end_reason", "fault")]
+
+
+class SqlCalls(_Repo):
     def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
-            private_requested: bool, decision: Decision) -> int:
-        return int(self.conn.execute(insert(t.call_decisions).values(
-            at=at, facility_id=facility_id, resident_id=resident_id, dialled=dialled[:64],
-            number=decision.number, private_requested=private_requested,
+            private_requested: bool, decision: Decision, sip_call_id: str | None = None) -> int:
+        return int(self.conn.execute(insert(t.calls).values(
+            sip_call_id=sip_call_id, at=at, facility_id=facility_id, resident_id=resident_id,
+            dialled=dialled[:64], number=decision.number, private_requested=private_requested,
             mode=decision.mode.value, reason=decision.reason.value,
             rate_per_minute=decision.rate_per_minute, max_minutes=decision.max_minutes,
-            review=decision.review).returning(t.call_decisions.c.id)).scalar_one())
+            review=decision.review).returning(t.calls.c.id)).scalar_one())
+
+    def get(self, sip_call_id: str) -> CallRecord | None:
+        row = self.conn.execute(select(*_CALL_COLUMNS)
+                                .where(t.calls.c.sip_call_id == sip_call_id)).first()
+        return None if row is None else self._with_warnings([row])[0]
+
+    def update(self, call_id: int, **fields: object) -> None:
+        self.conn.execute(update(t.calls).where(t.calls.c.id == call_id).values(**fields))
+
+    def add_warning(self, call_id: int, warning: WarningPlayed) -> None:
+        self.conn.execute(insert(t.call_warnings).values(
+            call_id=call_id, at=warning.at, prompt=warning.prompt,
+            evidence=canonical_json(warning.evidence)))
+
+    def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+             ) -> Sequence[CallRecord]:
+        query = select(*_CALL_COLUMNS).where(t.calls.c.sip_call_id.is_not(None))
+        if facility_id is not None:
+            query = query.where(t.calls.c.facility_id == facility_id)
+        rows = self.conn.execute(query.order_by(t.calls.c.id.desc()).limit(limit)
+                                 .offset(offset)).all()
+        return self._with_warnings(rows)
+
+    def _with_warnings(self, rows: Sequence[Row[Any]]) -> Sequence[CallRecord]:
+        ids = [r[0] for r in rows]
+        warnings: dict[int, builtins.list[WarningPlayed]] = {i: [] for i in ids}
+        if ids:
+            w = t.call_warnings.c
+            for call_id, at, prompt, evidence in self.conn.execute(
+                    select(w.call_id, w.at, w.prompt, w.evidence)
+                    .where(w.call_id.in_(ids)).order_by(w.id)):
+                warnings[call_id].append(WarningPlayed(at, prompt, json.loads(evidence)))
+        return [CallRecord(**dict(r._mapping), warnings=tuple(warnings[r[0]])) for r in rows]

@@ -141,9 +141,12 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-call_decisions = Table(
-    "call_decisions", metadata,
+# One row per decision; a decision made for a SIP call carries its Call-ID and then the
+# call's life: answer, end, duration, charge, and any fault.
+calls = Table(
+    "calls", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sip_call_id", String(200), unique=True),
     Column("at", UTCDateTime, nullable=False),
     Column("facility_id", String(64), nullable=False),
     Column("resident_id", String(64), nullable=False),
@@ -155,6 +158,21 @@ call_decisions = Table(
     Column("rate_per_minute", DecimalText, nullable=False),
     Column("max_minutes", Integer, nullable=False),
     Column("review", Boolean, nullable=False),
+    Column("answered_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("duration_s", Integer),
+    Column("charge_cents", Integer),
+    Column("end_reason", String(64)),
+    Column("fault", String(200)),
+)
+
+call_warnings = Table(
+    "call_warnings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("prompt", String(48), nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON: rtpengine's answer, durations
 )
 
 audit_events = Table(

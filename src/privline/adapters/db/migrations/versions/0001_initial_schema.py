@@ -44,8 +44,9 @@ def upgrade() -> None:
     )
     # The chain's head exists from the start, so appenders only ever lock and update it.
     op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
-    op.create_table('call_decisions',
+    op.create_table('calls',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('sip_call_id', sa.String(length=200), nullable=True),
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('facility_id', sa.String(length=64), nullable=False),
     sa.Column('resident_id', sa.String(length=64), nullable=False),
@@ -57,10 +58,17 @@ def upgrade() -> None:
     sa.Column('rate_per_minute', sa.String(length=24), nullable=False),
     sa.Column('max_minutes', sa.Integer(), nullable=False),
     sa.Column('review', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_decisions'))
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('duration_s', sa.Integer(), nullable=True),
+    sa.Column('charge_cents', sa.Integer(), nullable=True),
+    sa.Column('end_reason', sa.String(length=64), nullable=True),
+    sa.Column('fault', sa.String(length=200), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calls')),
+    sa.UniqueConstraint('sip_call_id', name=op.f('uq_calls_sip_call_id'))
     )
-    with op.batch_alter_table('call_decisions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_call_decisions_number'), ['number'], unique=False)
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calls_number'), ['number'], unique=False)
 
     op.create_table('facilities',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -107,6 +115,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_users_token_hash'))
     )
+    op.create_table('call_warnings',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('prompt', sa.String(length=48), nullable=False),
+    sa.Column('evidence', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_call_warnings_call_id_calls')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_warnings'))
+    )
+    with op.batch_alter_table('call_warnings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_warnings_call_id'), ['call_id'], unique=False)
+
     op.create_table('residents',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('facility_id', sa.String(length=64), nullable=False),
@@ -167,6 +187,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_residents_facility_id'))
 
     op.drop_table('residents')
+    with op.batch_alter_table('call_warnings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_warnings_call_id'))
+
+    op.drop_table('call_warnings')
     op.drop_table('users')
     with op.batch_alter_table('registry_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registry_entries_status'))
@@ -174,10 +198,10 @@ def downgrade() -> None:
 
     op.drop_table('registry_entries')
     op.drop_table('facilities')
-    with op.batch_alter_table('call_decisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_call_decisions_number'))
+    with op.batch_alter_table('calls', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calls_number'))
 
-    op.drop_table('call_decisions')
+    op.drop_table('calls')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_action'))
