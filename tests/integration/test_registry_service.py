@@ -103,3 +103,32 @@ def test_list_filters_by_status_and_pages(uow: UnitOfWorkFactory, world: World) 
     assert len(registry.list_entries(uow, AUDITOR, limit=2, offset=2)) == 2
     with pytest.raises(InvalidInput):
         registry.list_entries(uow, AUDITOR, status="lost")
+
+
+def test_verification_lasts_two_years_and_lapsed_entries_are_listed_for_renewal(
+        uow: UnitOfWorkFactory, world: World) -> None:
+    from datetime import timedelta
+
+    entry = registry.check(uow, STAFF, ATTORNEY_NUMBER, now=NOW).entries[0]
+    assert entry.valid_until == NOW + timedelta(days=730)
+    assert registry.expiring(uow, STAFF, within=timedelta(days=30), now=NOW) == []
+    later = NOW + timedelta(days=740)
+    assert [e.id for e in registry.expiring(uow, STAFF, within=timedelta(days=30), now=later)
+            ] == [world.attorney_entry_id]
+    # Past its date it still protects: only staff confirming the expiry ends that.
+    assert registry.check(uow, STAFF, ATTORNEY_NUMBER, now=later).privileged
+
+
+def test_a_residents_request_gets_its_kind_when_staff_verify_it(uow: UnitOfWorkFactory
+                                                                ) -> None:
+    from privline.domain.registry import Source
+
+    entry = registry.add_entry(uow, STAFF, number="+12125550123", kind="unspecified",
+                               holder="requested by resident R1", credential="resident:R1",
+                               verified=False, source=Source.RESIDENT_REQUEST, now=NOW)
+    with pytest.raises(Conflict) as info:
+        registry.change_status(uow, STAFF, entry.id, Status.VERIFIED, now=NOW)
+    assert info.value.code == "kind_required"
+    verified = registry.change_status(uow, STAFF, entry.id, Status.VERIFIED, now=NOW,
+                                      kind="legal_advocate", note="public defender's office")
+    assert verified.kind.value == "legal_advocate" and verified.status is Status.VERIFIED

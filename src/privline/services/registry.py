@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from privline.domain.access import Action
 from privline.domain.errors import InvalidNumber
@@ -29,6 +29,9 @@ from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailab
 from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
 
 _MAX_TEXT = 200
+# Verification lasts this long unless renewed; an entry past it keeps protecting its
+# number until staff confirm the expiry (see domain/registry.py).
+DEFAULT_VALIDITY = timedelta(days=730)
 
 
 @dataclass(frozen=True)
@@ -64,19 +67,23 @@ def add_entry(
     verified: bool,
     source: Source = Source.STAFF,
     now: datetime,
+    valid_for: timedelta = DEFAULT_VALIDITY,
 ) -> Entry:
     check_allowed(actor, Action.REGISTRY_WRITE)
     e164, parsed_kind = normalize(number), parse_kind(kind)
     holder, credential = _text("name", holder), _text("credential", credential)
     status = Status.VERIFIED if verified else Status.PENDING
+    if verified and parsed_kind is Kind.UNSPECIFIED:
+        raise InvalidInput("a verified entry needs its kind", code="kind_required")
     with uow_factory() as uow:
         for existing in uow.registry.entries_for(e164):
             live = existing.status in (Status.PENDING, Status.VERIFIED)
             if live and existing.credential == credential and existing.kind is parsed_kind:
                 raise Conflict(f"entry {existing.id} already registers {e164} for {credential}",
                                code="entry_exists", entry_id=existing.id)
+        until = now + valid_for if verified else None
         entry = uow.registry.add(
-            NewEntry(e164, parsed_kind, holder, credential, source, status, now, None), now)
+            NewEntry(e164, parsed_kind, holder, credential, source, status, now, until), now)
         audit.record(uow, actor, "registry.add", f"registry:{entry.id}", now,
                      number=e164, kind=parsed_kind.value, status=status.value,
                      source=source.value, credential=credential)
@@ -100,8 +107,14 @@ def change_status(
     *,
     now: datetime,
     note: str = "",
+    kind: str | None = None,
+    valid_for: timedelta = DEFAULT_VALIDITY,
 ) -> Entry:
-    """Move an entry to ``target`` (verify, revoke or expire) with an audit event."""
+    """Move an entry to ``target`` (verify, revoke or expire) with an audit event.
+
+    Verifying (or re-verifying) starts a new validity period; ``kind`` sets the
+    profession of an entry that has none yet, such as a resident's request.
+    """
     check_allowed(actor, Action.REGISTRY_WRITE)
     with uow_factory() as uow:
         entry = uow.registry.get(entry_id)
@@ -110,9 +123,11 @@ def change_status(
         if not can_transition(entry.status, target):
             raise Conflict(f"entry {entry_id} is {entry.status}; cannot become {target}",
                            code="invalid_transition")
-        if target is Status.VERIFIED and entry.kind is Kind.UNSPECIFIED:
+        new_kind = parse_kind(kind) if kind else entry.kind
+        if target is Status.VERIFIED and new_kind is Kind.UNSPECIFIED:
             raise Conflict("set the entry's kind before verifying it", code="kind_required")
-        uow.registry.set_status(entry_id, target, now, note)
+        until = now + valid_for if target is Status.VERIFIED else None
+        uow.registry.set_status(entry_id, target, now, note, kind=new_kind, valid_until=until)
         audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
                      number=entry.number, previous=entry.status.value, note=note)
         updated = uow.registry.get(entry_id)
@@ -154,6 +169,15 @@ def list_entries(
         raise InvalidInput("limit must be 1..1000 and offset >= 0", code="invalid_page")
     with uow_factory() as uow:
         return list(uow.registry.list(wanted, limit, offset))
+
+
+def expiring(
+    uow_factory: UnitOfWorkFactory, actor: Actor, *, within: timedelta, now: datetime
+) -> Sequence[Entry]:
+    """Verified entries whose validity ends within ``within``: the renewal list."""
+    check_allowed(actor, Action.REGISTRY_READ)
+    with uow_factory() as uow:
+        return list(uow.registry.expiring(now + within))
 
 
 def privilege_of(uow: UnitOfWork, number: str | None, now: datetime) -> Privilege:

@@ -160,9 +160,22 @@ class SqlRegistry(_Repo):
         return Entry(entry_id, entry.number, entry.kind, entry.holder, entry.credential,
                      entry.source, entry.status, entry.valid_from, entry.valid_until, at)
 
-    def set_status(self, entry_id: int, status: Status, at: datetime, note: str) -> None:
+    def set_status(self, entry_id: int, status: Status, at: datetime, note: str, *,
+                   kind: Kind | None = None, valid_until: datetime | None = None) -> None:
+        values: dict[str, object] = {"status": status.value, "note": note, "updated_at": at}
+        if kind is not None:
+            values["kind"] = kind.value
+        if valid_until is not None:
+            values["valid_until"] = valid_until
         self.conn.execute(update(t.registry_entries).where(t.registry_entries.c.id == entry_id)
-                          .values(status=status.value, note=note, updated_at=at))
+                          .values(**values))
+
+    def expiring(self, before: datetime) -> Sequence[Entry]:
+        c = t.registry_entries.c
+        return [_entry(r) for r in self.conn.execute(
+            select(*_ENTRY_COLUMNS).where(c.status == Status.VERIFIED.value,
+                                          c.valid_until.is_not(None), c.valid_until < before)
+            .order_by(c.valid_until))]
 
     def list(self, status: Status | None = None, limit: int = 100, offset: int = 0
              ) -> Sequence[Entry]:
