@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from privline.adapters.db import tables as t
@@ -34,13 +33,6 @@ class Cli:
         out = self.ok(*args, "--json")
         assert out.count("\n") == 1, "one JSON object on one line"
         return json.loads(out)  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Cli:
-    cli = Cli(tmp_path / "home", db_url)
-    cli.ok("init", "--demo")
-    return cli
 
 
 def counts(engine: Engine) -> tuple[int, ...]:

@@ -45,6 +45,19 @@ class LedgerLine:
     call_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ImportedEntry:
+    """What an import needs to know of an entry it made earlier."""
+
+    id: int
+    credential: str
+    number: str
+    status: Status
+    kind: Kind
+    holder: str
+    revoked_by_import: bool
+
+
 class FacilityRepository(Protocol):
     def get(self, facility_id: str) -> Facility | None: ...
     def add(self, facility: Facility, at: datetime) -> None: ...
@@ -85,6 +98,24 @@ class RegistryRepository(Protocol):
         ...
 
     def expiring(self, before: datetime) -> Sequence[Entry]: ...
+
+    # Directory imports work in batches; these keep a batch to a few statements.
+    def start_import_run(self, origin: str, file_name: str, at: datetime) -> int: ...
+    def finish_import_run(self, run_id: int, at: datetime, summary: dict[str, object]
+                          ) -> None: ...
+    def imported_entries(self, origin: str, credentials: Sequence[str]
+                         ) -> Sequence[ImportedEntry]: ...
+    def add_imported(self, entries: Sequence[NewEntry], origin: str, run_id: int,
+                     at: datetime) -> None: ...
+    def mark_seen(self, entry_ids: Sequence[int], run_id: int, status: Status, at: datetime,
+                  note: str | None = None) -> None:
+        """Stamp entries as listed by ``run_id`` and give them ``status``."""
+        ...
+
+    def revoke_imported(self, entry_ids: Sequence[int], at: datetime, note: str) -> None: ...
+    def revoke_unseen(self, origin: str, run_id: int, at: datetime, note: str) -> int:
+        """Revoke live imported entries of ``origin`` that ``run_id`` did not list."""
+        ...
     def list(
         self, status: Status | None = None, limit: int = 100, offset: int = 0
     ) -> Sequence[Entry]: ...

@@ -25,7 +25,13 @@ from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, Us
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
-from privline.services.ports import LedgerLine, NewEntry, RegistryUnavailable, Signer
+from privline.services.ports import (
+    ImportedEntry,
+    LedgerLine,
+    NewEntry,
+    RegistryUnavailable,
+    Signer,
+)
 
 
 class _Repo:
@@ -183,6 +189,67 @@ class SqlRegistry(_Repo):
         if status is not None:
             query = query.where(t.registry_entries.c.status == status.value)
         return [_entry(r) for r in self.conn.execute(query.limit(limit).offset(offset))]
+
+
+    def start_import_run(self, origin: str, file_name: str, at: datetime) -> int:
+        return int(self.conn.execute(insert(t.import_runs).values(
+            origin=origin, file_name=file_name[-300:], started_at=at)
+            .returning(t.import_runs.c.id)).scalar_one())
+
+    def finish_import_run(self, run_id: int, at: datetime, summary: dict[str, object]) -> None:
+        self.conn.execute(update(t.import_runs).where(t.import_runs.c.id == run_id)
+                          .values(finished_at=at, summary=canonical_json(summary)))
+
+    def imported_entries(self, origin: str, credentials: Sequence[str]
+                         ) -> Sequence[ImportedEntry]:
+        c = t.registry_entries.c
+        rows = self.conn.execute(
+            select(c.id, c.credential, c.number, c.status, c.kind, c.holder, c.note)
+            .where(c.origin == origin, c.credential.in_(list(credentials))))
+        return [ImportedEntry(r[0], r[1], r[2], Status(r[3]), Kind(r[4]), r[5],
+                              r[6].startswith(IMPORT_NOTE)) for r in rows]
+
+    def add_imported(self, entries: Sequence[NewEntry], origin: str, run_id: int,
+                     at: datetime) -> None:
+        if entries:
+            self.conn.execute(insert(t.registry_entries), [{
+                "number": e.number, "kind": e.kind.value, "holder": e.holder,
+                "credential": e.credential, "source": e.source.value,
+                "status": e.status.value, "valid_from": e.valid_from,
+                "valid_until": e.valid_until, "note": "", "created_at": at, "updated_at": at,
+                "origin": origin, "last_seen_run": run_id} for e in entries])
+
+    def mark_seen(self, entry_ids: Sequence[int], run_id: int, status: Status, at: datetime,
+                  note: str | None = None) -> None:
+        if entry_ids:
+            values: dict[str, object] = {"last_seen_run": run_id, "status": status.value}
+            if note is not None:
+                values.update(note=note, updated_at=at)
+            self.conn.execute(update(t.registry_entries)
+                              .where(t.registry_entries.c.id.in_(list(entry_ids)))
+                              .values(**values))
+
+    def revoke_imported(self, entry_ids: Sequence[int], at: datetime, note: str) -> None:
+        if entry_ids:
+            self.conn.execute(update(t.registry_entries)
+                              .where(t.registry_entries.c.id.in_(list(entry_ids)))
+                              .values(status=Status.REVOKED.value, note=IMPORT_NOTE + note,
+                                      updated_at=at))
+
+    def revoke_unseen(self, origin: str, run_id: int, at: datetime, note: str) -> int:
+        c = t.registry_entries.c
+        result = self.conn.execute(
+            update(t.registry_entries)
+            .where(c.origin == origin, c.status.in_([Status.VERIFIED.value,
+                                                     Status.PENDING.value]),
+                   or_(c.last_seen_run.is_(None), c.last_seen_run != run_id))
+            .values(status=Status.REVOKED.value, note=IMPORT_NOTE + note, updated_at=at))
+        return int(result.rowcount)
+
+
+# Revocations an import makes carry this prefix; an import may undo only those, never
+# a revocation staff made.
+IMPORT_NOTE = "import: "
 
 
 class SqlUsers(_Repo):

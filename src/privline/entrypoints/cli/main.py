@@ -45,7 +45,7 @@ def fail(message: str) -> NoReturn:
 
 
 def main() -> None:
-    from privline.entrypoints.cli import audit, commands  # noqa: F401 - register commands
+    from privline.entrypoints.cli import audit, commands, imports  # noqa: F401 - register
 
     try:
         # Without standalone mode, an Exit raised in a command comes back as its code.

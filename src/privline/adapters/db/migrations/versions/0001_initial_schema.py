@@ -100,10 +100,14 @@ def upgrade() -> None:
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('origin', sa.String(length=32), nullable=True),
+    sa.Column('last_seen_run', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_entries'))
     )
     with op.batch_alter_table('registry_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_registry_entries_credential', ['credential'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_entries_number'), ['number'], unique=False)
+        batch_op.create_index('ix_registry_entries_origin_run', ['origin', 'last_seen_run'], unique=False)
         batch_op.create_index(batch_op.f('ix_registry_entries_status'), ['status'], unique=False)
 
     op.create_table('users',
@@ -127,6 +131,15 @@ def upgrade() -> None:
     with op.batch_alter_table('call_warnings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_warnings_call_id'), ['call_id'], unique=False)
 
+    op.create_table('import_runs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('origin', sa.String(length=32), nullable=False),
+    sa.Column('file_name', sa.String(length=300), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('summary', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
+    )
     op.create_table('residents',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('facility_id', sa.String(length=64), nullable=False),
@@ -174,6 +187,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('import_runs')
     with op.batch_alter_table('ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_resident_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_call_id'))
