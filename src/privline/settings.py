@@ -27,10 +27,32 @@ class Settings:
     sip_trunk: str = "127.0.0.1:5080"
     signing_key_file: Path | None = None
     audit_checkpoint_every: int = 1000
+    # The recording vault: master key, rtpengine's recording-dir, the sealed blobs.
+    master_key_file: Path | None = None
+    recording_dir: Path | None = None
+    vault_dir: Path | None = None
+    web_secret_file: Path | None = None  # signs the web portal's session cookies
 
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key_file or self.home / "keys" / "signing.key"
+
+    @property
+    def web_secret_path(self) -> Path:
+        return self.web_secret_file or self.home / "keys" / "web-session.key"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.master_key_file or self.home / "keys" / "master.key"
+
+    @property
+    def recording_spool(self) -> Path:
+        """rtpengine's recording-dir (the switch renders it at this same default)."""
+        return self.recording_dir or self.home / "recordings" / "spool"
+
+    @property
+    def vault_path(self) -> Path:
+        return self.vault_dir or self.home / "vault"
 
     @property
     def uses_sqlite(self) -> bool:
@@ -58,6 +80,10 @@ class Settings:
             signing_key_file=Path(env["PRIVLINE_SIGNING_KEY_FILE"])
             if env.get("PRIVLINE_SIGNING_KEY_FILE") else None,
             audit_checkpoint_every=_positive(env, "PRIVLINE_AUDIT_CHECKPOINT_EVERY", 1000),
+            master_key_file=_path(env, "PRIVLINE_MASTER_KEY_FILE"),
+            recording_dir=_path(env, "PRIVLINE_RECORDING_DIR"),
+            vault_dir=_path(env, "PRIVLINE_VAULT_DIR"),
+            web_secret_file=_path(env, "PRIVLINE_WEB_SECRET_FILE"),
         )
 
 
@@ -69,6 +95,11 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
         except OSError as exc:
             raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from exc
     return env.get(name) or None
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).resolve() if raw else None
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

@@ -24,6 +24,13 @@ class Action(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     CALL_RECORD = "call.record"
     CALL_READ = "call.read"
+    # The recording vault.
+    VAULT_INGEST = "vault.ingest"  # spool -> vault, with the privilege guard
+    VAULT_MANAGE = "vault.manage"  # sweep, purge, destroy after review, facility periods
+    LEGAL_HOLD = "vault.hold"
+    INCIDENT_READ = "vault.incidents"
+    RECORDING_READ = "recording.read"  # list and play, always with a reason
+    RECORDING_EXPORT = "recording.export"  # a disclosure: needs a legal basis, ledgered
 
 
 _A, _S, _I, _U, _W = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR, Role.SWITCH
@@ -39,6 +46,12 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ACCOUNT_WRITE: frozenset({_A, _S}),
     Action.USER_WRITE: frozenset({_A}),
     Action.AUDIT_VERIFY: frozenset({_A, _U}),
+    Action.VAULT_INGEST: frozenset({_A, _W}),
+    Action.VAULT_MANAGE: frozenset({_A}),
+    Action.LEGAL_HOLD: frozenset({_A}),
+    Action.INCIDENT_READ: frozenset({_A, _S, _U}),
+    Action.RECORDING_READ: frozenset({_A, _I}),
+    Action.RECORDING_EXPORT: frozenset({_A, _I}),
 }
 
 

@@ -67,6 +67,7 @@ class Actor:
 
     name: str
     role: Role
+    user_id: int | None = None  # an API user's id; scopes investigators to facilities
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ the policy anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from privline.domain.access import Action
@@ -13,13 +14,12 @@ from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
 from privline.domain.policy import CallerState, CallRequest, Decision, decide
-from privline.domain.registry import Kind, Source, Status
+from privline.domain.registry import Entry, Kind, Privilege, Source, Status, privilege_at
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, NotFound
 from privline.services.facilities import check_pin, get_facility
 from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
-from privline.services.registry import privilege_of
 
 
 def decide_call(
@@ -51,7 +51,8 @@ def decide_call(
             number: str | None = to_e164(request.dialled, facility.dial_plan)
         except InvalidNumber:
             number = None
-        privilege = privilege_of(uow, number, now)
+        entries = _entries_or_none(uow, number)
+        privilege = Privilege.UNKNOWN if entries is None else privilege_at(entries, now)
         blocked = number is not None and uow.blocks.is_blocked(facility.id, resident.id, number)
         caller = CallerState(
             active=resident.active,
@@ -68,8 +69,8 @@ def decide_call(
             blocked=blocked,
             now=now,
         )
-        if decision.register_request and number is not None:
-            _request_registration(uow, actor, number, request.resident_id, now)
+        if decision.register_request and number is not None and entries is not None:
+            _request_registration(uow, actor, number, entries, request.resident_id, now)
         if sip_call_id is not None and uow.calls.get(sip_call_id) is not None:
             raise Conflict(f"call {sip_call_id} was decided already", code="call_exists")
         record_id = uow.calls.add(now, facility.id, resident.id, request.dialled,
@@ -82,14 +83,21 @@ def decide_call(
     return decision
 
 
+def _entries_or_none(uow: UnitOfWork, number: str | None) -> Sequence[Entry] | None:
+    """The number's registry entries; None when unparsed or the registry is unreadable."""
+    if number is None:
+        return None
+    try:
+        return uow.registry.entries_for(number)
+    except RegistryUnavailable:
+        return None
+
+
 def _request_registration(
-    uow: UnitOfWork, actor: Actor, number: str, resident_id: str, now: datetime
+    uow: UnitOfWork, actor: Actor, number: str, entries: Sequence[Entry], resident_id: str,
+    now: datetime,
 ) -> None:
     """Store one pending request for staff, unless the number already has a live entry."""
-    try:
-        entries = uow.registry.entries_for(number)
-    except RegistryUnavailable:
-        return
     if any(e.status in (Status.PENDING, Status.VERIFIED) for e in entries):
         return
     entry = uow.registry.add(

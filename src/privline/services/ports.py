@@ -6,7 +6,7 @@ together by :meth:`UnitOfWork.commit` or discarded when the block exits without 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -17,6 +17,7 @@ from privline.domain.audit_chain import ChainEntry, Checkpoint
 from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
 from privline.domain.policy import Decision
 from privline.domain.registry import Entry, Kind, Source, Status
+from privline.services import vault_ports
 
 
 class RegistryUnavailable(Exception):
@@ -160,6 +161,30 @@ class CallLog(Protocol):
              ) -> Sequence[CallRecord]: ...
 
 
+# --- The professionals' portal: registrations and the numbers they name.
+
+
+@dataclass(frozen=True)
+class RegisteredNumber:
+    number: str
+    entry_id: int
+    status: Status
+
+
+class PortalRepository(Protocol):
+    def add_registration(self, reference_hash: str, name: str, profession: Kind,
+                         credential: str, email: str, at: datetime) -> int: ...
+    def link_number(self, registration_id: int, number: str, entry_id: int,
+                    matched_entry_id: int | None) -> None: ...
+    def numbers_for_reference(self, reference_hash: str) -> Sequence[RegisteredNumber] | None:
+        """The numbers of the registration with this reference; None when there is none."""
+        ...
+
+    def emails_for(self, entry_ids: Sequence[int]) -> Mapping[int, str]:
+        """The registrant's email for each entry a portal registration names."""
+        ...
+
+
 class UnitOfWork(Protocol):
     facilities: FacilityRepository
     residents: ResidentRepository
@@ -169,6 +194,14 @@ class UnitOfWork(Protocol):
     users: UserRepository
     audit: AuditLog
     calls: CallLog
+    portal: PortalRepository  # the professionals' portal
+    # The recording vault (services/vault_ports.py).
+    recordings: vault_ports.RecordingIndex
+    incidents: vault_ports.IncidentLog
+    holds: vault_ports.LegalHolds
+    disclosures: vault_ports.DisclosureLedger
+    vault_settings: vault_ports.VaultSettings
+    user_facilities: vault_ports.UserFacilities
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -6,7 +6,7 @@ list to forget to apply.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,12 +26,16 @@ from privline.domain.registry import (
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
-from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWorkFactory
+from privline.services.quarantine import quarantine_number
 
 _MAX_TEXT = 200
 # Verification lasts this long unless renewed; an entry past it keeps protecting its
 # number until staff confirm the expiry (see domain/registry.py).
 DEFAULT_VALIDITY = timedelta(days=730)
+
+# Sees an entry inside change_status's transaction; raises to refuse the change.
+Guard = Callable[[Entry], None]
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def add_entry(
         audit.record(uow, actor, "registry.add", f"registry:{entry.id}", now,
                      number=e164, kind=parsed_kind.value, status=status.value,
                      source=source.value, credential=credential)
+        if verified:  # recordings of earlier calls to it go dark in this transaction
+            quarantine_number(uow, actor, e164, now, cause=f"registry:{entry.id}")
         uow.commit()
     return entry
 
@@ -109,17 +115,22 @@ def change_status(
     note: str = "",
     kind: str | None = None,
     valid_for: timedelta = DEFAULT_VALIDITY,
+    guard: Guard | None = None,
 ) -> Entry:
     """Move an entry to ``target`` (verify, revoke or expire) with an audit event.
 
     Verifying (or re-verifying) starts a new validity period; ``kind`` sets the
-    profession of an entry that has none yet, such as a resident's request.
+    profession of an entry that has none yet, such as a resident's request. ``guard``
+    sees the entry as it stands inside the transaction and raises to refuse the change
+    (a reviewer acting on a stale page must not undo a colleague's decision).
     """
     check_allowed(actor, Action.REGISTRY_WRITE)
     with uow_factory() as uow:
         entry = uow.registry.get(entry_id)
         if entry is None:
             raise NotFound(f"no registry entry {entry_id}", code="entry_not_found")
+        if guard is not None:
+            guard(entry)
         if not can_transition(entry.status, target):
             raise Conflict(f"entry {entry_id} is {entry.status}; cannot become {target}",
                            code="invalid_transition")
@@ -130,6 +141,8 @@ def change_status(
         uow.registry.set_status(entry_id, target, now, note, kind=new_kind, valid_until=until)
         audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
                      number=entry.number, previous=entry.status.value, note=note)
+        if target is Status.VERIFIED:  # recordings of calls to it go dark in this transaction
+            quarantine_number(uow, actor, entry.number, now, cause=f"registry:{entry_id}")
         updated = uow.registry.get(entry_id)
         uow.commit()
     assert updated is not None  # noqa: S101 - read back inside the same transaction
@@ -178,13 +191,3 @@ def expiring(
     check_allowed(actor, Action.REGISTRY_READ)
     with uow_factory() as uow:
         return list(uow.registry.expiring(now + within))
-
-
-def privilege_of(uow: UnitOfWork, number: str | None, now: datetime) -> Privilege:
-    """Privilege of a parsed number inside a running transaction; UNKNOWN on failure."""
-    if number is None:
-        return Privilege.UNKNOWN
-    try:
-        return privilege_at(uow.registry.entries_for(number), now)
-    except RegistryUnavailable:
-        return Privilege.UNKNOWN

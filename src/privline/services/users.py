@@ -40,8 +40,17 @@ def add_user(
 
 
 def authenticate(uow_factory: UnitOfWorkFactory, token: str) -> Actor:
+    return authenticate_digest(uow_factory, _digest(token))
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a token; a web session keeps this, never the token."""
+    return _digest(token)
+
+
+def authenticate_digest(uow_factory: UnitOfWorkFactory, digest: str) -> Actor:
     with uow_factory() as uow:
-        user = uow.users.by_token_hash(_digest(token))
+        user = uow.users.by_token_hash(digest)
     if user is None:
         raise Unauthenticated("unknown or missing token")
-    return Actor(user.name, user.role)
+    return Actor(user.name, user.role, user.id)

@@ -11,8 +11,10 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from privline.adapters.db import portal_repositories as portal_repos
 from privline.adapters.db import repositories as repos
-from privline.services import ports
+from privline.adapters.db import vault_repositories as vault_repos
+from privline.services import ports, vault_ports
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
@@ -42,6 +44,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Connection) -> None:
     # Take the write lock at BEGIN: a deferred transaction that later writes can fail
     # with "database is locked" without waiting when another writer got in first.
+    # --- compliance reports: a read-only snapshot (report_queries.py) begins deferred,
+    # so a long report never holds the write lock the call path needs.
+    if conn.get_execution_options().get("privline_snapshot"):
+        conn.exec_driver_sql("BEGIN")
+        return
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -71,6 +78,14 @@ class SqlUnitOfWork:
     users: ports.UserRepository
     audit: ports.AuditLog
     calls: ports.CallLog
+    portal: ports.PortalRepository  # the professionals' portal
+    # The recording vault.
+    recordings: vault_ports.RecordingIndex
+    incidents: vault_ports.IncidentLog
+    holds: vault_ports.LegalHolds
+    disclosures: vault_ports.DisclosureLedger
+    vault_settings: vault_ports.VaultSettings
+    user_facilities: vault_ports.UserFacilities
 
     def __init__(self, engine: Engine, signer: ports.Signer | None = None,
                  checkpoint_every: int = 1000) -> None:
@@ -93,6 +108,13 @@ class SqlUnitOfWork:
         self.users = repos.SqlUsers(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.calls = repos.SqlCalls(conn)
+        self.portal = portal_repos.SqlPortal(conn)
+        self.recordings = vault_repos.SqlRecordings(conn)
+        self.incidents = vault_repos.SqlIncidents(conn)
+        self.holds = vault_repos.SqlLegalHolds(conn)
+        self.disclosures = vault_repos.SqlDisclosures(conn)
+        self.vault_settings = vault_repos.SqlVaultSettings(conn)
+        self.user_facilities = vault_repos.SqlUserFacilities(conn)
         return self
 
     def commit(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.db import tables as t
@@ -39,10 +39,26 @@ class _Repo:
         self.conn = conn
 
 
+# The statements a call decision runs are built once, with bound parameters: building a
+# Core statement and computing its cache key on every call costs more than running it
+# (bench/bench_decisions.py).
+_r, _b, _h = t.residents.c, t.blocked_numbers.c, t.audit_head.c
+_FACILITY = select(t.facilities).where(t.facilities.c.id == bindparam("id"))
+_RESIDENT = select(_r.id, _r.facility_id, _r.pin_hash, _r.active, _r.failed_pins,
+                   _r.locked_until).where(_r.id == bindparam("id"))
+_BALANCE = select(_r.balance_cents).where(_r.id == bindparam("id"))
+_BLOCKED = select(_b.id).where(
+    _b.number == bindparam("number"), _b.facility_id == bindparam("facility_id"),
+    or_(_b.resident_id.is_(None), _b.resident_id == bindparam("resident_id"))).limit(1)
+_HEAD = select(_h.seq, _h.hash).where(_h.id == 1).with_for_update()
+_ADD_EVENT = insert(t.audit_events)
+_MOVE_HEAD = update(t.audit_head).where(_h.id == 1).values(
+    seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
 class SqlFacilities(_Repo):
     def get(self, facility_id: str) -> Facility | None:
-        row = self.conn.execute(
-            select(t.facilities).where(t.facilities.c.id == facility_id)).first()
+        row = self.conn.execute(_FACILITY, {"id": facility_id}).first()
         return None if row is None else _facility(row)
 
     def add(self, facility: Facility, at: datetime) -> None:
@@ -71,10 +87,7 @@ def _facility(row: Row[Any]) -> Facility:
 
 class SqlResidents(_Repo):
     def get(self, resident_id: str) -> Resident | None:
-        c = t.residents.c
-        row = self.conn.execute(
-            select(c.id, c.facility_id, c.pin_hash, c.active, c.failed_pins, c.locked_until)
-            .where(c.id == resident_id)).first()
+        row = self.conn.execute(_RESIDENT, {"id": resident_id}).first()
         return None if row is None else Resident(*row)
 
     def add(self, resident: Resident, at: datetime) -> None:
@@ -91,8 +104,7 @@ class SqlResidents(_Repo):
 
 class SqlAccounts(_Repo):
     def balance(self, resident_id: str) -> int:
-        value = self.conn.execute(select(t.residents.c.balance_cents)
-                                  .where(t.residents.c.id == resident_id)).scalar_one_or_none()
+        value = self.conn.execute(_BALANCE, {"id": resident_id}).scalar_one_or_none()
         return int(value or 0)
 
     def post(self, line: LedgerLine) -> int:
@@ -115,10 +127,8 @@ class SqlAccounts(_Repo):
 
 class SqlBlocks(_Repo):
     def is_blocked(self, facility_id: str, resident_id: str, number: str) -> bool:
-        c = t.blocked_numbers.c
-        row = self.conn.execute(select(c.id).where(
-            c.number == number, c.facility_id == facility_id,
-            or_(c.resident_id.is_(None), c.resident_id == resident_id)).limit(1)).first()
+        row = self.conn.execute(_BLOCKED, {"number": number, "facility_id": facility_id,
+                                           "resident_id": resident_id}).first()
         return row is not None
 
     def add(self, facility_id: str, resident_id: str | None, number: str, reason: str,
@@ -133,6 +143,10 @@ _ENTRY_COLUMNS = [t.registry_entries.c[name] for name in (
     "valid_until", "created_at")]
 
 
+_ENTRIES_BY_NUMBER = select(*_ENTRY_COLUMNS).where(
+    t.registry_entries.c.number == bindparam("number"))
+
+
 def _entry(row: Row[Any]) -> Entry:
     (id_, number, kind, holder, credential, source, status, valid_from, valid_until,
      created_at) = tuple(row)
@@ -142,12 +156,17 @@ def _entry(row: Row[Any]) -> Entry:
 
 class SqlRegistry(_Repo):
     def entries_for(self, number: str) -> Sequence[Entry]:
-        query = select(*_ENTRY_COLUMNS).where(t.registry_entries.c.number == number)
+        params = {"number": number}
         try:
-            # A savepoint keeps a failed read from aborting the caller's transaction
-            # (PostgreSQL refuses every later statement in an aborted transaction).
-            with self.conn.begin_nested():
-                rows = self.conn.execute(query).all()
+            if self.conn.dialect.name == "sqlite":
+                # A failed statement does not abort an SQLite transaction, so no savepoint:
+                # its SAVEPOINT and RELEASE cost more than the read itself.
+                rows = self.conn.execute(_ENTRIES_BY_NUMBER, params).all()
+            else:
+                # A savepoint keeps a failed read from aborting the caller's transaction
+                # (PostgreSQL refuses every later statement in an aborted transaction).
+                with self.conn.begin_nested():
+                    rows = self.conn.execute(_ENTRIES_BY_NUMBER, params).all()
         except DBAPIError as exc:
             raise RegistryUnavailable(str(exc.orig)) from exc
         return [_entry(r) for r in rows]
@@ -276,20 +295,18 @@ class SqlAudit(_Repo):
         self.checkpoint_every = checkpoint_every
 
     def append(self, event: AuditEvent) -> int:
-        head = t.audit_head.c
         # FOR UPDATE serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE already
         # gives this transaction the only write lock.
-        seq, prev = self.conn.execute(
-            select(head.seq, head.hash).where(head.id == 1).with_for_update()).one()
+        seq, prev = self.conn.execute(_HEAD).one()
         seq += 1
         at = event.at.astimezone(UTC)
         details = canonical_json(event.details)
         digest = chain_hash(prev, entry_bytes(seq, at, event.actor, event.action, event.subject,
                                                details))
-        self.conn.execute(insert(t.audit_events).values(
-            seq=seq, at=at, actor=event.actor, action=event.action, subject=event.subject,
-            details=details, prev_hash=prev, hash=digest))
-        self.conn.execute(update(t.audit_head).where(head.id == 1).values(seq=seq, hash=digest))
+        self.conn.execute(_ADD_EVENT, {
+            "seq": seq, "at": at, "actor": event.actor, "action": event.action,
+            "subject": event.subject, "details": details, "prev_hash": prev, "hash": digest})
+        self.conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
         if self.signer is not None and seq % self.checkpoint_every == 0:
             self._checkpoint(seq, digest, at)
         return int(seq)
@@ -343,15 +360,18 @@ _CALL_COLUMNS = [t.calls.c[name] for name in (
     "charge_cents", "end_reason", "fault")]
 
 
+_ADD_CALL = insert(t.calls).returning(t.calls.c.id)
+
+
 class SqlCalls(_Repo):
     def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
             private_requested: bool, decision: Decision, sip_call_id: str | None = None) -> int:
-        return int(self.conn.execute(insert(t.calls).values(
-            sip_call_id=sip_call_id, at=at, facility_id=facility_id, resident_id=resident_id,
-            dialled=dialled[:64], number=decision.number, private_requested=private_requested,
-            mode=decision.mode.value, reason=decision.reason.value,
-            rate_per_minute=decision.rate_per_minute, max_minutes=decision.max_minutes,
-            review=decision.review).returning(t.calls.c.id)).scalar_one())
+        return int(self.conn.execute(_ADD_CALL, {
+            "sip_call_id": sip_call_id, "at": at, "facility_id": facility_id,
+            "resident_id": resident_id, "dialled": dialled[:64], "number": decision.number,
+            "private_requested": private_requested, "mode": decision.mode.value,
+            "reason": decision.reason.value, "rate_per_minute": decision.rate_per_minute,
+            "max_minutes": decision.max_minutes, "review": decision.review}).scalar_one())
 
     def get(self, sip_call_id: str) -> CallRecord | None:
         row = self.conn.execute(select(*_CALL_COLUMNS)

@@ -43,6 +43,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 def create_app(rt: Runtime) -> FastAPI:
     from privline.entrypoints.api import routes
+    from privline.entrypoints.web import routes as web
 
     app = FastAPI(
         title="privline",
@@ -72,4 +73,5 @@ def create_app(rt: Runtime) -> FastAPI:
                             status_code=503)
 
     app.include_router(routes.router)
+    app.include_router(web.router)  # the portal's pages: entrypoints/web
     return app

@@ -25,6 +25,7 @@ from privline.adapters.imports import (
 from privline.entrypoints.cli.commands import registry_app
 from privline.entrypoints.cli.main import OPERATOR, emit, fail, runtime
 from privline.entrypoints.runtime import utcnow
+from privline.services import quarantine
 from privline.services.imports import Listing, import_directory
 
 
@@ -84,9 +85,11 @@ def registry_import(
             tick = stack.enter_context(_progress(total, f"importing {file.name}"))
             listings, complete, report = _open(stack, format, file, locations, state, tick)
             origin = "nppes" if format is Format.NPPES else f"bar-csv:{state.upper()}"
+            # Recordings of earlier calls to newly protected numbers are quarantined in
+            # the same transaction that protects them.
             summary = import_directory(rt.uow, OPERATOR, origin=origin, file_name=str(file),
                                        listings=listings, complete=complete, report=report,
-                                       now=utcnow())
+                                       on_protected=quarantine.on_protected, now=utcnow())
     except FormatMismatch as exc:
         fail(f"{file} is not a {format.value} file: {exc}")
     except ImportAdapterError as exc:

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.signing import KeyFileError
+from privline.adapters.vault.exceptions import VaultError
 from privline.domain.access import Role
 from privline.domain.errors import DomainError
 from privline.domain.model import Actor
@@ -45,7 +46,7 @@ def fail(message: str) -> NoReturn:
 
 
 def main() -> None:
-    from privline.entrypoints.cli import audit, commands, imports  # noqa: F401 - register
+    from privline.entrypoints.cli import audit, commands, imports, vault  # noqa: F401 - register
 
     try:
         # Without standalone mode, an Exit raised in a command comes back as its code.
@@ -66,6 +67,8 @@ def main() -> None:
         fail(f"{exc.message} [{exc.code}]")
     except (SettingsError, NotInitialised, KeyFileError) as exc:
         fail(str(exc))
+    except VaultError as exc:  # e.g. the master key file is missing or readable by others
+        fail(exc.message)
     except DBAPIError as exc:
         fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
     except OSError as exc:

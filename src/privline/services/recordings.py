@@ -1,0 +1,223 @@
+"""Investigators' access to recordings: list, play, export. Always with a reason.
+
+Who: the investigator role (or an administrator), scoped to the facilities granted to
+the user (an administrator reaches every facility). Every list, play and export writes
+an audit event with the reason, in the same transaction as the read, so no audio leaves
+the vault unless its access is on the record. A quarantined, destroyed or out-of-scope
+recording answers exactly like one that does not exist, and the attempt is audited too.
+
+An export is a disclosure outside the platform: it needs a legal basis (warrant,
+subpoena or court order, with its reference) and is written to the disclosure ledger
+with the SHA-256 of the bytes handed over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from privline.domain.access import Action, Role
+from privline.domain.model import Actor
+from privline.domain.vault import BasisType, Recording, RecordingState
+from privline.services import audit
+from privline.services.access import check_allowed
+from privline.services.errors import InvalidInput, NotFound, Unavailable
+from privline.services.facilities import get_facility
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.registry import normalize
+from privline.services.vault_lifecycle import text
+from privline.services.vault_ports import Vault, VaultIOError
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """What an investigator sees of a recording: never keys, blob ids or spool names."""
+
+    id: int
+    facility_id: str | None
+    resident_id: str | None
+    number: str | None
+    sip_call_id: str
+    call_at: datetime
+    audio_ms: int | None
+    channels: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "facility": self.facility_id, "resident": self.resident_id,
+                "number": self.number, "sip_call_id": self.sip_call_id,
+                "call_at": self.call_at.isoformat(), "audio_ms": self.audio_ms,
+                "channels": self.channels}
+
+
+@dataclass(frozen=True)
+class Export:
+    wav: bytes
+    sha256: str
+    disclosure_id: int
+    recording: RecordingView
+
+
+def _view(r: Recording) -> RecordingView:
+    return RecordingView(r.id, r.facility_id, r.resident_id, r.number, r.sip_call_id,
+                         r.call_at, r.audio_ms, r.channels)
+
+
+def _scope(uow: UnitOfWork, actor: Actor) -> frozenset[str] | None:
+    """The facilities ``actor`` may reach; None means all of them (administrators)."""
+    if actor.role is Role.ADMIN:
+        return None
+    if actor.user_id is None:
+        return frozenset()
+    return uow.user_facilities.of(actor.user_id)
+
+
+def _visible(uow: UnitOfWork, actor: Actor, recording_id: int) -> Recording | None:
+    recording = uow.recordings.get(recording_id)
+    if recording is None or recording.state is not RecordingState.STORED:
+        return None
+    scope = _scope(uow, actor)
+    if scope is not None and recording.facility_id not in scope:
+        return None
+    return recording
+
+
+def _not_found(recording_id: int) -> NotFound:
+    # One message for missing, quarantined, destroyed and out of scope alike.
+    return NotFound(f"no recording {recording_id}", code="recording_not_found")
+
+
+def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str,
+                    now: datetime, facility_id: str | None = None, number: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    limit: int = 100, offset: int = 0) -> Sequence[RecordingView]:
+    check_allowed(actor, Action.RECORDING_READ)
+    reason = text("reason", reason)
+    if not (1 <= limit <= 1000 and offset >= 0):
+        raise InvalidInput("limit must be 1..1000 and offset >= 0", code="invalid_page")
+    if number is not None:
+        number = normalize(number)
+    with uow_factory() as uow:
+        found = [_view(r) for r in uow.recordings.visible(
+            _scope(uow, actor), facility_id=facility_id, number=number, since=since,
+            until=until, limit=limit, offset=offset)]
+        audit.record(uow, actor, "recording.list", "recordings", now, reason=reason,
+                     facility=facility_id, number=number,
+                     since=since.isoformat() if since else None,
+                     until=until.isoformat() if until else None, limit=limit, offset=offset,
+                     recordings=[v.id for v in found])
+        uow.commit()
+    return found
+
+
+def play(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int, *,
+         reason: str, now: datetime) -> bytes:
+    """The recording's WAV, decrypted; its access is audited before any byte is returned."""
+    check_allowed(actor, Action.RECORDING_READ)
+    reason = text("reason", reason)
+    wav, _ = _open(uow_factory, actor, vault, recording_id, "recording.play", reason, now)
+    return wav
+
+
+def export(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int, *,
+           reason: str, basis_type: str, basis_reference: str, recipient: str,
+           now: datetime) -> Export:
+    check_allowed(actor, Action.RECORDING_EXPORT)
+    reason = text("reason", reason)
+    try:
+        basis = BasisType(basis_type)
+    except ValueError as exc:
+        kinds = ", ".join(b.value for b in BasisType)
+        raise InvalidInput(f"a disclosure needs a legal basis: one of {kinds}",
+                           code="legal_basis_required") from exc
+    reference = text("basis reference", basis_reference, limit=200)
+    recipient = text("recipient", recipient, limit=200)
+    ledger: dict[str, Any] = {"basis_type": basis.value, "basis_reference": reference,
+                              "recipient": recipient}
+    wav, recording = _open(uow_factory, actor, vault, recording_id, "recording.export",
+                           reason, now, disclosure=ledger)
+    assert recording is not None and "id" in ledger  # noqa: S101 - set by _open on success
+    return Export(wav, ledger["sha256"], int(ledger["id"]), _view(recording))
+
+
+def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int,
+          action: str, reason: str, now: datetime, disclosure: dict[str, Any] | None = None
+          ) -> tuple[bytes, Recording | None]:
+    """Read and decrypt inside the transaction that audits the access (and, for an
+    export, ledgers the disclosure). A failed attempt is audited, then answered."""
+    subject = f"recording:{recording_id}"
+    failure: Exception | None = None
+    wav = b""
+    with uow_factory() as uow:
+        recording = _visible(uow, actor, recording_id)
+        if recording is None:
+            audit.record(uow, actor, action, subject, now, reason=reason, outcome="not_found",
+                         **(disclosure or {}))
+            failure = _not_found(recording_id)
+        else:
+            assert recording.blob_id and recording.wrapped_key  # noqa: S101 - stored rows
+            try:
+                wav = vault.keys.unseal(vault.blobs.get(recording.blob_id),
+                                        recording.wrapped_key, recording.spool_key)
+            except VaultIOError as exc:
+                audit.record(uow, actor, action, subject, now, reason=reason,
+                             outcome="unreadable", error=exc.message[:300],
+                             **(disclosure or {}))
+                failure = Unavailable(f"recording {recording_id} cannot be read now",
+                                      code="recording_unreadable")
+            else:
+                details: dict[str, Any] = {"reason": reason, "outcome": "ok",
+                                           "facility": recording.facility_id}
+                if disclosure is not None:
+                    digest = hashlib.sha256(wav).hexdigest()
+                    disclosure["id"] = uow.disclosures.add(
+                        recording_id, f"{actor.role}:{actor.name}", disclosure["basis_type"],
+                        disclosure["basis_reference"], disclosure["recipient"], reason,
+                        digest, now)
+                    disclosure["sha256"] = digest
+                    details |= {"disclosure": disclosure["id"], "sha256": digest,
+                                "basis_type": disclosure["basis_type"],
+                                "basis_reference": disclosure["basis_reference"],
+                                "recipient": disclosure["recipient"]}
+                audit.record(uow, actor, action, subject, now, **details)
+        uow.commit()
+    if failure is not None:
+        raise failure
+    return wav, recording
+
+
+def grant_facility(uow_factory: UnitOfWorkFactory, actor: Actor, *, user_id: int,
+                   facility_id: str, now: datetime) -> bool:
+    """Let a user reach one facility's recordings; False if they already could."""
+    check_allowed(actor, Action.USER_WRITE)
+    with uow_factory() as uow:
+        if not uow.user_facilities.user_exists(user_id):
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+        get_facility(uow, facility_id)
+        added = uow.user_facilities.grant(user_id, facility_id, now)
+        if added:
+            audit.record(uow, actor, "user.grant_facility", f"user:{user_id}", now,
+                         facility=facility_id)
+            uow.commit()
+    return added
+
+
+def revoke_facility(uow_factory: UnitOfWorkFactory, actor: Actor, *, user_id: int,
+                    facility_id: str, now: datetime) -> bool:
+    check_allowed(actor, Action.USER_WRITE)
+    with uow_factory() as uow:
+        removed = uow.user_facilities.revoke(user_id, facility_id)
+        if removed:
+            audit.record(uow, actor, "user.revoke_facility", f"user:{user_id}", now,
+                         facility=facility_id)
+            uow.commit()
+    return removed
+
+
+def facilities_of(uow_factory: UnitOfWorkFactory, actor: Actor, user_id: int
+                  ) -> frozenset[str]:
+    check_allowed(actor, Action.USER_WRITE)
+    with uow_factory() as uow:
+        return uow.user_facilities.of(user_id)

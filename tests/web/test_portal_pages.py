@@ -1,0 +1,319 @@
+"""The portal's pages over HTTP: forms, CSRF, sessions, roles, headers, errors as pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response  # what Starlette's TestClient returns
+
+from privline.domain.registry import Source, Status
+from privline.entrypoints.api.app import create_app
+from privline.entrypoints.runtime import Runtime, utcnow
+from privline.entrypoints.web.session import COOKIE
+from privline.services import registry, users
+from privline.services.errors import Unavailable
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.settings import Settings
+from tests.conftest import ADMIN, ATTORNEY_NUMBER, NOW, STAFF, World
+
+LAWYER = "+16465550147"
+REGISTRATION = {"name": "Lee Bar", "profession": "attorney", "credential": "NY 7654321",
+                "number": ["(646) 555-0147", ""], "email": "lee@example.org"}
+CSP = ("default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+       "object-src 'none'")
+
+
+@pytest.fixture
+def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> TestClient:
+    rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow,
+                 web_secret=b"0123456789abcdef" * 4)
+    return TestClient(create_app(rt), follow_redirects=False)
+
+
+@pytest.fixture
+def tokens(client: TestClient) -> dict[str, str]:
+    rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return {role: users.add_user(rt.uow, ADMIN, name=f"{role}-user", role=role, now=NOW)[1]
+            for role in ("admin", "staff", "investigator", "auditor")}
+
+
+def csrf(client: TestClient, path: str = "/register") -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match, path
+    return match[1]
+
+
+def errors(response: Response) -> dict[str, str]:
+    """Each error message on the page, by the id of the field it stands beside."""
+    return dict(re.findall(r'<span class="error" id="([\w-]+)-error">([^<]+)</span>',
+                           response.text))
+
+
+def audit_count(uow: UnitOfWorkFactory) -> int:
+    with uow() as u:
+        return u.audit.count()
+
+
+def register(client: TestClient, **changes: object) -> Response:
+    return client.post("/register", data={"csrf_token": csrf(client), **REGISTRATION,
+                                          **changes})
+
+
+def sign_in(client: TestClient, token: str) -> Response:
+    return client.post("/staff/login", data={"csrf_token": csrf(client, "/staff/login"),
+                                             "token": token})
+
+
+def pending_id(uow: UnitOfWorkFactory, number: str = LAWYER) -> int:
+    (entry,) = registry.check(uow, STAFF, number, now=NOW).entries
+    assert entry.status is Status.PENDING
+    return entry.id
+
+
+@pytest.mark.parametrize("path", ["/", "/register", "/status", "/staff/login",
+                                  "/static/privline.css", "/staff", "/nothing-here"])
+def test_every_page_carries_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    if path == "/nothing-here":  # not a portal page: the API's plain 404
+        assert response.status_code == 404
+        return
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    # Nothing on any page loads from another origin.
+    assert not re.search(r'(src|href|action)="(https?:)?//', response.text)
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite_strict(client: TestClient) -> None:
+    cookie = client.get("/register").headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    token = csrf(client)
+    forged = "f" + client.cookies[COOKIE][1:]  # the payload changed, the signature not
+    client.cookies.clear()
+    client.cookies.set(COOKIE, forged)
+    refused = client.post("/register", data={"csrf_token": token, **REGISTRATION})
+    assert refused.status_code == 403  # a forged cookie is dropped, and its token with it
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_a_form_without_the_sessions_csrf_token_is_refused_and_writes_nothing(
+        client: TestClient, uow: UnitOfWorkFactory, token: str | None) -> None:
+    csrf(client)  # the visitor has a session, but does not echo its token
+    before = audit_count(uow)
+    data = {**REGISTRATION} if token is None else {"csrf_token": token, **REGISTRATION}
+    response = client.post("/register", data=data)
+    assert response.status_code == 403
+    assert "This form had expired" in response.text
+    assert 'value="Lee Bar"' in response.text  # what was typed is kept for the retry
+    assert audit_count(uow) == before
+    assert registry.check(uow, STAFF, LAWYER, now=NOW).entries == []
+
+
+def test_a_token_from_another_session_is_refused(client: TestClient,
+                                                 uow: UnitOfWorkFactory) -> None:
+    other = TestClient(client.app)
+    stolen = csrf(other)
+    assert client.post("/register", data={"csrf_token": stolen, **REGISTRATION}
+                       ).status_code == 403
+    assert registry.check(uow, STAFF, LAWYER, now=NOW).entries == []
+
+
+def test_bad_input_is_shown_beside_each_field_and_writes_nothing(
+        client: TestClient, uow: UnitOfWorkFactory) -> None:
+    before = audit_count(uow)
+    response = register(client, name="", profession="wizard",
+                        number=["(646) 555-0147", "555", "646.555.0147"], email="lee@")
+    assert response.status_code == 400
+    assert errors(response) == {
+        "name": "Give your name",
+        "profession": "Choose your profession",
+        "numbers-1": "Not a valid phone number (include the area code)",
+        "numbers-2": "This number is given twice",
+        "email": "Not a valid email address",
+    }
+    assert 'id="number-1" name="number" type="tel" maxlength="64" autocomplete="off" ' \
+           'value="555" aria-invalid="true"' in response.text
+    assert "Traceback" not in response.text
+    assert audit_count(uow) == before
+
+
+def test_an_oversized_field_gets_an_error_page_not_a_trace(client: TestClient) -> None:
+    response = register(client, name="x" * 5000)
+    assert response.status_code == 400
+    assert "The form could not be read." in response.text
+    assert response.headers["content-security-policy"] == CSP
+
+
+def test_a_directory_match_is_verified_at_once(client: TestClient,
+                                               uow: UnitOfWorkFactory) -> None:
+    registry.add_entry(uow, STAFF, number=LAWYER, kind="attorney", holder="LEE BAR",
+                       credential="NY:7654321", verified=True, source=Source.IMPORT, now=NOW)
+    response = register(client, credential="ny-7654321")
+    assert (response.status_code, response.headers["location"]) == (303, "/register/done")
+    done = client.get("/register/done")
+    assert re.search(r'id="reference">PL-[0-9A-Z-]{19}<', done.text)
+    assert "+16465550147" in done.text and "Verified: calls to this number are private" in \
+        done.text
+    sources = {e.source: e.status for e in registry.check(uow, STAFF, LAWYER, now=NOW).entries}
+    assert sources == {Source.IMPORT: Status.VERIFIED, Source.SELF_REGISTERED: Status.VERIFIED}
+
+
+def test_the_reference_is_shown_once_and_reveals_status_and_nothing_else(
+        client: TestClient) -> None:
+    register(client)
+    done = client.get("/register/done")
+    reference = re.search(r'id="reference">([^<]+)<', done.text)[1]  # type: ignore[index]
+    assert "Waiting for review" in done.text
+    assert client.get("/register/done").headers["location"] == "/status"  # once only
+    stranger = TestClient(client.app)
+    token = csrf(stranger, "/status")
+    found = stranger.post("/status", data={"csrf_token": token, "reference": reference})
+    assert found.status_code == 200
+    assert "+16465550147" in found.text and "Waiting for review" in found.text
+    for private in ("Lee Bar", "lee@example.org", "7654321"):
+        assert private not in found.text
+    unknown = stranger.post("/status", data={"csrf_token": token,
+                                             "reference": "PL-0000-0000-0000-0000"})
+    assert unknown.status_code == 404
+    assert errors(unknown) == {"reference": "No registration has that reference. Check it "
+                                            "against the one you were given."}
+
+
+def test_staff_pages_send_visitors_to_sign_in(client: TestClient) -> None:
+    for path in ("/staff", "/staff/expiring"):
+        response = client.get(path)
+        assert (response.status_code, response.headers["location"]) == (303, "/staff/login")
+    post = client.post("/staff/entries/1/approve", data={"csrf_token": csrf(client),
+                                                         "kind": "attorney"})
+    assert post.headers["location"] == "/staff/login"
+
+
+@pytest.mark.parametrize("role", ["staff", "admin"])
+def test_staff_and_admin_tokens_sign_in(client: TestClient, tokens: dict[str, str],
+                                        role: str) -> None:
+    visitor_cookie = csrf(client, "/staff/login") and client.cookies[COOKIE]
+    response = sign_in(client, tokens[role])
+    assert (response.status_code, response.headers["location"]) == (303, "/staff")
+    assert client.cookies[COOKIE] != visitor_cookie  # a new session on sign-in
+    page = client.get("/staff")
+    assert page.status_code == 200 and "Review queue" in page.text
+    assert tokens[role] not in client.cookies[COOKIE]
+    assert f"Sign out {role}-user" in page.text
+
+
+@pytest.mark.parametrize("token", ["investigator", "auditor", "pl_forged"])
+def test_other_roles_and_unknown_tokens_are_refused_alike(
+        client: TestClient, tokens: dict[str, str], token: str) -> None:
+    response = sign_in(client, tokens.get(token, token))
+    assert response.status_code == 401
+    assert errors(response) == {"token": "That token cannot sign in here. Use a staff or "
+                                         "admin token."}
+    assert client.get("/staff").status_code == 303
+
+
+def test_staff_approve_a_registration_and_the_number_becomes_private(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    register(client)
+    entry_id = pending_id(uow)
+    sign_in(client, tokens["staff"])
+    queue = client.get("/staff")
+    assert f'id="entry-{entry_id}"' in queue.text and "lee@example.org" in queue.text
+    token = csrf(client, "/staff")
+    without = client.post(f"/staff/entries/{entry_id}/approve", data={"kind": "attorney"})
+    assert without.status_code == 403 and pending_id(uow) == entry_id
+    response = client.post(f"/staff/entries/{entry_id}/approve",
+                           data={"csrf_token": token, "kind": "attorney"})
+    assert (response.status_code, response.headers["location"]) == (303, "/staff")
+    assert "Approved +16465550147" in client.get("/staff").text
+    assert registry.check(uow, STAFF, LAWYER, now=utcnow()).privileged
+    with uow() as u:
+        last = list(u.audit.entries())[-1]
+    assert (last.action, last.actor) == ("registry.verify", "staff:staff-user")
+
+
+def test_a_residents_request_is_approved_only_with_a_kind(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    entry = registry.add_entry(uow, STAFF, number="+12125550100", kind="unspecified",
+                               holder="requested by resident R1001",
+                               credential="resident:R1001", verified=False,
+                               source=Source.RESIDENT_REQUEST, now=NOW)
+    sign_in(client, tokens["admin"])
+    token = csrf(client, "/staff")
+    assert "Resident&#39;s request" in client.get("/staff").text
+    refused = client.post(f"/staff/entries/{entry.id}/approve",
+                          data={"csrf_token": token, "kind": ""})
+    assert refused.status_code == 400
+    assert errors(refused) == {f"kind-{entry.id}": "Choose the profession before approving"}
+    client.post(f"/staff/entries/{entry.id}/approve",
+                data={"csrf_token": token, "kind": "religious_adviser"})
+    assert registry.check(uow, STAFF, "+12125550100", now=NOW).privileged
+
+
+def test_rejecting_needs_a_reason_and_a_stale_approval_changes_nothing(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    register(client)
+    entry_id = pending_id(uow)
+    sign_in(client, tokens["staff"])
+    token = csrf(client, "/staff")
+    blank = client.post(f"/staff/entries/{entry_id}/reject",
+                        data={"csrf_token": token, "reason": "  "})
+    assert blank.status_code == 400
+    assert errors(blank) == {f"reason-{entry_id}": "Give a reason"}
+    assert pending_id(uow) == entry_id
+    client.post(f"/staff/entries/{entry_id}/reject",
+                data={"csrf_token": token, "reason": "not on the NY roll"})
+    stale = client.post(f"/staff/entries/{entry_id}/approve",
+                        data={"csrf_token": token, "kind": "attorney"})
+    assert stale.status_code == 303
+    assert "Nothing done: entry" in client.get("/staff").text
+    (entry,) = registry.check(uow, STAFF, LAWYER, now=NOW).entries
+    assert entry.status is Status.REVOKED
+
+
+def test_expiring_entries_are_listed_and_a_lapsed_one_expired_on_confirmation(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory,
+        world: World) -> None:
+    # Verified at NOW (in the past) for 10 days: lapsed today, still protecting.
+    lapsed = registry.add_entry(uow, STAFF, number=LAWYER, kind="attorney", holder="Lee Bar",
+                                credential="NY:7654321", verified=True, now=NOW,
+                                valid_for=timedelta(days=10))
+    sign_in(client, tokens["staff"])
+    listing = client.get("/staff/expiring?days=30")
+    assert f'id="entry-{lapsed.id}"' in listing.text and "lapsed" in listing.text
+    token = csrf(client, "/staff/expiring")
+    not_yet = client.post(f"/staff/entries/{world.attorney_entry_id}/expire",
+                          data={"csrf_token": token})
+    assert not_yet.status_code == 303
+    assert registry.check(uow, STAFF, ATTORNEY_NUMBER, now=NOW).privileged
+    client.post(f"/staff/entries/{lapsed.id}/expire", data={"csrf_token": token})
+    (entry,) = registry.check(uow, STAFF, LAWYER, now=NOW).entries
+    assert entry.status is Status.EXPIRED
+
+
+def test_signing_out_ends_the_staff_session(client: TestClient,
+                                            tokens: dict[str, str]) -> None:
+    sign_in(client, tokens["staff"])
+    assert client.get("/staff").status_code == 200
+    assert client.post("/staff/logout", data={}).status_code == 403  # CSRF here too
+    response = client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff")})
+    assert response.headers["location"] == "/staff/login"
+    assert client.get("/staff").status_code == 303
+
+
+def test_a_service_failure_is_an_html_page_without_a_trace(tmp_path: Path) -> None:
+    def broken() -> UnitOfWork:
+        raise Unavailable("the database cannot be reached", code="db_unavailable")
+
+    rt = Runtime(Settings(home=tmp_path, database_url="sqlite://"), broken)
+    client = TestClient(create_app(rt), follow_redirects=False)
+    response = register(client)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == CSP
+    assert "try again shortly" in response.text and "Traceback" not in response.text
