@@ -11,6 +11,7 @@ APT_PACKAGES=(
   sip-tester                                   # sipp: facility phones and far ends in tests
   espeak-ng sox                                # spoken prompts
   poppler-utils chromium                       # report and browser tests
+  fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint renders statements
   python3-venv
 )
 

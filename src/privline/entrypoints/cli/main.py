@@ -46,7 +46,7 @@ def fail(message: str) -> NoReturn:
 
 
 def main() -> None:
-    from privline.entrypoints.cli import audit, commands, imports, vault  # noqa: F401 - register
+    from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401 - register
 
     try:
         # Without standalone mode, an Exit raised in a command comes back as its code.
