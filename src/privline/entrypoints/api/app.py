@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 
+from privline.adapters.vault.exceptions import VaultError
 from privline.domain.errors import DomainError
 from privline.domain.model import Actor
 from privline.entrypoints.runtime import Runtime
@@ -42,7 +43,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from privline.entrypoints.api import routes
+    from privline.entrypoints.api import recordings, routes
     from privline.entrypoints.web import routes as web
 
     app = FastAPI(
@@ -67,11 +68,17 @@ def create_app(rt: Runtime) -> FastAPI:
         fields = [".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()]
         return JSONResponse(error_body("invalid_request", "; ".join(fields)), status_code=422)
 
+    @app.exception_handler(VaultError)
+    async def vault_error(_: Request, exc: VaultError) -> JSONResponse:
+        # Keys missing or unreadable, a blob gone: say so without detail, never audio.
+        return JSONResponse(error_body("vault_unavailable", exc.message), status_code=503)
+
     @app.exception_handler(DBAPIError)
     async def db_error(_: Request, exc: DBAPIError) -> JSONResponse:
         return JSONResponse(error_body("db_unavailable", "the database cannot be reached"),
                             status_code=503)
 
     app.include_router(routes.router)
+    app.include_router(recordings.router)
     app.include_router(web.router)  # the portal's pages: entrypoints/web
     return app
