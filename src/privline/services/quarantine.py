@@ -57,6 +57,14 @@ def quarantine_number(uow: UnitOfWork, actor: Actor, number: str, now: datetime,
 
 
 def on_protected(uow: UnitOfWork, numbers: list[str], now: datetime) -> None:
-    """The directory import's hook: numbers a batch newly protected, in its transaction."""
-    for number in sorted(set(numbers)):  # one lock order: concurrent imports cannot deadlock
+    """The directory import's hook: numbers a batch newly protected, in its transaction.
+
+    A first import protects many thousands of numbers that were never called; one query
+    finds those with recordings, so only they pay for a quarantine.
+    """
+    if not numbers:
+        return
+    unique = sorted(set(numbers))
+    uow.recordings.lock_number(unique[0])  # the same lock for every number: take it first
+    for number in sorted(uow.recordings.numbers_with_stored(unique)):
         quarantine_number(uow, VAULT_ACTOR, number, now, cause="import")

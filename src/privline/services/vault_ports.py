@@ -58,6 +58,10 @@ class RecordingIndex(Protocol):
         """(id, facility) of every ``stored`` recording of calls to ``number``."""
         ...
 
+    def numbers_with_stored(self, numbers: Sequence[str]) -> set[str]:
+        """Those of ``numbers`` that have at least one ``stored`` recording."""
+        ...
+
     def quarantine(self, ids: Sequence[int], at: datetime, destroy_after: datetime,
                    incident_id: int) -> int: ...
     def destroy(self, ids: Sequence[int], at: datetime, reason: str) -> None:

@@ -108,6 +108,16 @@ class SqlRecordings(_Repo):
                                  .where(R.number == number, R.state == _STORED))
         return [(int(r[0]), r[1]) for r in rows]
 
+    def numbers_with_stored(self, numbers: Sequence[str]) -> set[str]:
+        """Which of ``numbers`` have a stored recording: one indexed query per chunk."""
+        found: set[str] = set()
+        for first in range(0, len(numbers), _CHUNK):
+            found.update(self.conn.execute(
+                select(R.number).distinct()
+                .where(R.number.in_(list(numbers[first:first + _CHUNK])), R.state == _STORED)
+            ).scalars())
+        return found
+
     def quarantine(self, ids: Sequence[int], at: datetime, destroy_after: datetime,
                    incident_id: int) -> int:
         changed = 0
