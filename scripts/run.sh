@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything, creates var/ with demo data if absent, and starts the API on
-# 127.0.0.1:8000 (set PRIVLINE_HOME, PRIVLINE_API_PORT... to change).
+# Installs everything, creates var/ with demo data if absent, brings the switch up
+# (Kamailio + rtpengine + call agent + vault ingest, on 127.0.0.1) and serves the API and
+# the portal on 127.0.0.1:8000. Ctrl-C stops the server and brings the switch down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -9,4 +10,6 @@ if [ ! -e "$PRIVLINE_HOME/privline.db" ] && [ -z "${PRIVLINE_DATABASE_URL:-}" ];
   .venv/bin/privline init --demo
   echo "demo admin token: $PRIVLINE_HOME/demo-admin.token"
 fi
-exec .venv/bin/privline serve
+.venv/bin/privline switch up
+trap '.venv/bin/privline switch down' EXIT
+.venv/bin/privline serve

@@ -280,3 +280,13 @@ def test_a_directory_import_quarantines_recordings_of_the_numbers_it_protects(
                              listings=iter([listing]), complete=lambda: True,
                              on_protected=quarantine.on_protected, now=LATER)
     assert states(uow, clinic) == ["quarantined", "quarantined"]
+
+
+def test_calls_list_knows_which_calls_have_a_recording_in_the_vault(
+        uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path) -> None:
+    from privline.services.call_records import calls_in_vault
+
+    store_calls(uow, vault, home, FAMILY_NUMBER, 1, "kept")
+    place_call(uow, "never-recorded@test", FAMILY_NUMBER)
+    assert calls_in_vault(uow, ADMIN, ["kept-0@test", "never-recorded@test"]) == {
+        "kept-0@test"}

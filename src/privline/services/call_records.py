@@ -98,3 +98,11 @@ def list_calls(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100
         raise InvalidInput("limit must be 1..10000 and offset >= 0", code="invalid_page")
     with uow_factory() as uow:
         return uow.calls.list(limit, offset, facility_id)
+
+
+def calls_in_vault(uow_factory: UnitOfWorkFactory, actor: Actor,
+                   sip_call_ids: Sequence[str]) -> set[str]:
+    """Which of these calls have a recording in the vault (not destroyed)."""
+    check_allowed(actor, Action.CALL_READ)
+    with uow_factory() as uow:
+        return uow.recordings.calls_with_recordings(sip_call_ids)

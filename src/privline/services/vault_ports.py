@@ -62,6 +62,10 @@ class RecordingIndex(Protocol):
         """Those of ``numbers`` that have at least one ``stored`` recording."""
         ...
 
+    def calls_with_recordings(self, sip_call_ids: Sequence[str]) -> set[str]:
+        """Those calls that have a recording in the vault that is not destroyed."""
+        ...
+
     def quarantine(self, ids: Sequence[int], at: datetime, destroy_after: datetime,
                    incident_id: int) -> int: ...
     def destroy(self, ids: Sequence[int], at: datetime, reason: str) -> None:

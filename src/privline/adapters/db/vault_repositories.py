@@ -108,6 +108,16 @@ class SqlRecordings(_Repo):
                                  .where(R.number == number, R.state == _STORED))
         return [(int(r[0]), r[1]) for r in rows]
 
+    def calls_with_recordings(self, sip_call_ids: Sequence[str]) -> set[str]:
+        """Which calls have a recording in the vault (stored or quarantined)."""
+        found: set[str] = set()
+        for first in range(0, len(sip_call_ids), _CHUNK):
+            found.update(self.conn.execute(
+                select(R.sip_call_id).distinct()
+                .where(R.sip_call_id.in_(list(sip_call_ids[first:first + _CHUNK])),
+                       R.state != RecordingState.DESTROYED.value)).scalars())
+        return found
+
     def numbers_with_stored(self, numbers: Sequence[str]) -> set[str]:
         """Which of ``numbers`` have a stored recording: one indexed query per chunk."""
         found: set[str] = set()

@@ -47,6 +47,10 @@ def fail(message: str) -> NoReturn:
 
 def main() -> None:
     from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401 - register
+    from privline.entrypoints.switch_cli import calls_app, switch_app
+
+    app.add_typer(switch_app, name="switch")
+    app.add_typer(calls_app, name="calls")
 
     try:
         # Without standalone mode, an Exit raised in a command comes back as its code.

@@ -1,0 +1,335 @@
+"""Call set-ups per second through Kamailio + rtpengine, privline routing vs native.
+
+Three switches on the same machine, in the same run, each with the same rtpengine
+settings and recording every call it records:
+
+- native:   a minimal native kamailio.cfg that records every call (the baseline);
+- privline: privline's Python routing with a constant "recorded" decision (the cost of
+            the routing, rtpengine control and the agent);
+- core:     privline's Python routing with the real core decision (database, audit,
+            argon2 PIN check) on SQLite.
+
+Two loads: "sdp" (INVITE with SDP offer, no RTP, zero-length call) and "rtp" (1 s of
+A-law each way; sipp's 7 s sample is cut by the BYE). Finished recordings are swept out
+of the spool as the vault does in service (privline checks the spool for each recorded
+call). Each load runs on a fresh switch and far end; sipp climbs a ladder of rates and
+the figure is the highest rate at which >= 99% of calls complete (the climb stops after
+two failed steps in a row).
+Prints one JSON object.
+
+    .venv/bin/python bench/bench_switch.py [--quick] [--only native,privline]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.e2e.stack import (  # noqa: E402
+    SAMPLE,
+    SCENARIOS,
+    free_rtp_base,
+    free_udp_port,
+    stop_pid,
+)
+
+from privline.adapters.switch import process  # noqa: E402
+from privline.adapters.switch.brain import FacilityInfo, Verdict  # noqa: E402
+from privline.adapters.switch.config import (  # noqa: E402
+    KAMAILIO_MODULES,
+    SwitchConfig,
+    render_rtpengine,
+)
+
+NUMBER = "2025550143"
+
+
+class ConstantBrain:
+    """Every call recorded: the routing's own cost, without the database."""
+
+    def facility(self, facility_id: str) -> FacilityInfo | None:
+        return FacilityInfo(facility_id, "Bench Jail", ("127.0.0.1/32",), 300)
+
+    def decide(self, *args: object) -> Verdict:  # any call, any caller
+        return Verdict("recorded", "standard", (), Decimal("0.12"), 15, "+1" + NUMBER)
+
+
+def make_constant_brain() -> ConstantBrain:
+    return ConstantBrain()
+
+
+class Sweeper(threading.Thread):
+    """Moves finished recordings (their metadata file has reached metadata/) out of the
+    spool every half second, as `privline vault sweep` does in service, so the spool
+    holds the calls in progress and not the whole run."""
+
+    def __init__(self, spool: Path) -> None:
+        super().__init__(daemon=True)
+        self.spool = spool
+        self.done = spool.parent / "swept"
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        self.done.mkdir(parents=True, exist_ok=True)
+        while not self.stopping.wait(0.5):
+            try:
+                names = os.listdir(self.spool / "metadata")
+            except FileNotFoundError:
+                continue
+            for name in names:
+                key = name.removeprefix("rtpengine-meta-").removesuffix(".txt")
+                for path in (self.spool / "pcaps" / f"{key}.pcap", self.spool / "metadata" / name):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.rename(self.done / path.name)
+
+
+def native_cfg(cfg: SwitchConfig) -> str:
+    return f"""#!KAMAILIO
+debug=1
+log_stderror=yes
+children={cfg.kamailio_children}
+disable_tcp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{cfg.sip_port}
+mpath="{KAMAILIO_MODULES}/"
+loadmodule "kex.so"
+loadmodule "corex.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+loadmodule "textopsx.so"
+loadmodule "rtpengine.so"
+modparam("rtpengine", "rtpengine_sock", "udp:127.0.0.1:{cfg.ng_port}")
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{
+            if (is_method("BYE")) rtpengine_delete();
+            t_relay();
+            exit;
+        }}
+        if (is_method("ACK") && t_check_trans()) t_relay();
+        exit;
+    }}
+    if (is_method("OPTIONS")) {{ sl_send_reply("200", "OK"); exit; }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ rtpengine_delete(); t_relay(); }} exit; }}
+    if (!is_method("INVITE")) {{ sl_send_reply("405", "Method Not Allowed"); exit; }}
+    t_check_trans();
+    rtpengine_offer("replace-origin replace-session-connection ICE=remove record-call=yes");
+    record_route();
+    $ru = "sip:" + $rU + "@{cfg.trunk}";
+    t_on_reply("ANSWER");
+    t_relay();
+}}
+onreply_route[ANSWER] {{
+    if (has_body("application/sdp")) rtpengine_answer("replace-origin replace-session-connection");
+}}
+"""
+
+
+def scenario(name: str, rtp: bool, folder: Path) -> Path:
+    text = (SCENARIOS / name).read_text()
+    if not rtp:
+        text = "\n".join(line for line in text.splitlines() if "play_pcap_audio" not in line)
+    target = folder / f"{'rtp' if rtp else 'sdp'}-{name}"
+    target.write_text(text.replace(str(SAMPLE), str(SAMPLE)))
+    return target
+
+
+def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
+             csv: Path, folder: Path) -> tuple[int, int, float]:
+    stats = folder / f"stats-{rate}-{time.monotonic_ns()}.csv"
+    argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
+            "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
+            f"127.0.0.1:{sip_port}", "-m", str(calls), "-r", str(rate),
+            "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 40),
+            "-trace_stat", "-stf", str(stats), "-fd", "1000",
+            "-cid_str", f"b{time.monotonic_ns()}-%u@bench"]
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(calls / rate + 60)
+    except subprocess.TimeoutExpired:
+        pass  # overloaded: the stats so far tell how many calls completed
+    finally:
+        stop_pid(proc)
+    elapsed = time.monotonic() - start
+    ok = failed = 0
+    if stats.exists():
+        lines = stats.read_text().splitlines()
+        header = lines[0].split(";")
+        last = lines[-1].split(";")
+        ok = int(last[header.index("SuccessfulCall(C)")])
+        failed = int(last[header.index("FailedCall(C)")])
+    return ok, failed, elapsed
+
+
+def ladder(sip_port: int, rtp: bool, rates: list[int], folder: Path, csv: Path,
+           seconds: float) -> dict[str, object]:
+    xml = scenario("uac.xml", rtp, folder)
+    steps = []
+    best = misses = 0
+    for rate in rates:
+        calls = max(20, int(rate * seconds))
+        ok, failed, elapsed = run_sipp(sip_port, rate, calls, 1000 if rtp else 0, xml, csv,
+                                       folder)
+        steps.append({"rate": rate, "calls": calls, "ok": ok, "failed": failed,
+                      "seconds": round(elapsed, 1)})
+        print(f"  {xml.name} rate {rate}: {ok}/{calls} ok", file=sys.stderr)
+        if ok >= 0.99 * calls:
+            best = rate
+            misses = 0
+        else:
+            misses += 1
+            if misses == 2:  # one bad step can be noise; two in a row is the limit
+                break
+        time.sleep(2)  # let half-finished calls drain
+    return {"max_clean_rate": best, "steps": steps}
+
+
+def start_native(cfg: SwitchConfig) -> list[subprocess.Popen[bytes]]:
+    for folder in (cfg.dir, cfg.run_dir, cfg.recording_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    (cfg.dir / "rtpengine.conf").write_text(render_rtpengine(cfg))
+    (cfg.dir / "native.cfg").write_text(native_cfg(cfg))
+    log = (cfg.dir / "native.log").open("ab")
+    procs = [
+        subprocess.Popen([shutil.which("rtpengine") or "rtpengine",
+                          f"--config-file={cfg.dir / 'rtpengine.conf'}",
+                          "--config-section=rtpengine"], stdout=log, stderr=log,
+                         cwd=cfg.run_dir, start_new_session=True),
+        subprocess.Popen(["/usr/sbin/kamailio", "-f", str(cfg.dir / "native.cfg"), "-DD",
+                          "-E", "-m", "256", "-M", "32", "-Y", str(cfg.run_dir)],
+                         stdout=log, stderr=log, cwd=cfg.run_dir, start_new_session=True),
+    ]
+    deadline = time.monotonic() + 10
+    while not process.sip_ping(cfg.sip_port):
+        if time.monotonic() > deadline:
+            for p in procs:
+                stop_pid(p, 10)
+            raise RuntimeError(f"native kamailio did not start; see {cfg.dir}/native.log")
+        time.sleep(0.1)
+    return procs
+
+
+def populate(home: Path, env: dict[str, str]) -> None:
+    privline = str(Path(sys.executable).parent / "privline")
+
+    def run(*args: str) -> None:
+        subprocess.run([privline, *args], env=env, check=True, capture_output=True)
+
+    run("init")
+    run("facility", "add", "--id", "f1", "--name", "Bench Jail", "--kind", "jail", "--adp",
+        "500", "--phones", "127.0.0.1/32")
+    run("resident", "add", "--facility", "f1", "--id", "r1", "--pin", "1234",
+        "--balance", "10000.00")
+
+
+def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
+                seconds: float, rates: dict[str, list[int]]) -> dict[str, object]:
+    """One ladder on a fresh switch and a fresh far end: an overloaded step leaves
+    half-finished calls holding ports and state that would skew the next ladder."""
+    uas_port = free_udp_port()
+    uas = subprocess.Popen(["sipp", "-sf", str(scenario("uas.xml", load == "rtp", base)),
+                            "-i", "127.0.0.1", "-p", str(uas_port),
+                            "-mp", str(free_rtp_base(40)), "-nostdin"],
+                           cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _run_variant(variant, load, home, uas_port, base, csv, seconds, rates)
+    finally:
+        stop_pid(uas)
+
+
+def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
+                 csv: Path, seconds: float, rates: dict[str, list[int]]) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
+    env["PRIVLINE_HOME"] = str(home)
+    rtp = free_rtp_base(20000)
+    cfg = SwitchConfig.from_env(
+        home, free_udp_port(), f"127.0.0.1:{uas_port}",
+        {"PRIVLINE_NG_PORT": str(free_udp_port()),
+         "PRIVLINE_AGENT_PORT": str(free_udp_port()),
+         "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}"},
+        {"PRIVLINE_HOME": str(home)})
+    procs: list[subprocess.Popen[bytes]] = []
+    if variant == "native":
+        procs = start_native(cfg)
+    else:
+        if variant == "core":
+            populate(home, env)
+        else:
+            cfg = replace(cfg, brain="bench.bench_switch:make_constant_brain",
+                          python_paths=(*cfg.python_paths, str(ROOT)))
+        os.environ.update(env)
+        process.up(cfg)
+    sweeper = Sweeper(cfg.recording_dir)
+    sweeper.start()
+    try:
+        return ladder(cfg.sip_port, load == "rtp", rates[load], base, csv, seconds)
+    finally:
+        sweeper.stopping.set()
+        if variant == "native":
+            for p in procs:
+                stop_pid(p, 10)
+        else:
+            process.down(cfg)
+
+
+def main() -> None:
+    # A SIGTERM unwinds like Ctrl-C, so every daemon started here is stopped by its PID.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    quick = "--quick" in sys.argv
+    variants = ["native", "privline", "core"]
+    if "--only" in sys.argv:
+        variants = sys.argv[sys.argv.index("--only") + 1].split(",")
+    seconds = 4.0 if quick else 6.0
+    rates = {"sdp": [25, 50, 100, 150, 200, 250, 300, 400, 500, 600],
+             "rtp": [10, 25, 50, 75, 100, 150, 200, 250]}
+    core_rates = {"sdp": [4, 8, 16, 24, 32, 48, 64], "rtp": [4, 8, 16, 24, 32, 48]}
+    results: dict[str, object] = {"machine": {"cpus": os.cpu_count()}, "seconds_per_step":
+                                  seconds}
+    with tempfile.TemporaryDirectory(prefix="privline-bench-") as tmp:
+        base = Path(tmp)
+        csv = base / "calls.csv"
+        csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\n")
+        for variant in variants:
+            print(f"{variant}:", file=sys.stderr)
+            results[variant] = {}
+            for load in ("sdp", "rtp"):
+                home = base / f"{variant}-{load}"
+                results[variant][load] = run_variant(  # type: ignore[index]
+                    variant, load, home, base, csv, seconds,
+                    core_rates if variant == "core" else rates)
+    summary = {}
+    for load in ("sdp", "rtp"):
+        if "native" not in results:
+            break
+        native = results["native"][load]["max_clean_rate"]  # type: ignore[index]
+        for variant in [v for v in variants if v != "native"]:
+            mine = results[variant][load]["max_clean_rate"]  # type: ignore[index]
+            summary[f"{variant}_vs_native_{load}"] = round(mine / native, 3) if native else None
+    results["ratios"] = summary
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""One privline switch (Kamailio + rtpengine + agent) and one sipp far end per session,
+on free loopback ports, with a small world of facilities, residents and numbers.
+
+A call-timer "minute" lasts MINUTE_SECONDS here, so max-minutes and reminders can be
+proved in seconds; billing still counts real minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.stack import Stack, start_stack, stop_pid
+
+MINUTE_SECONDS = 6.0
+ATTORNEY = "+12125550101"  # verified privileged
+ORDINARY = "2025550143"
+BLOCKED = "2025550199"
+UNREGISTERED = "2025550144"
+
+NEEDED = ("kamailio", "rtpengine", "sipp", "espeak-ng", "sox")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    missing = [b for b in NEEDED if not (shutil.which(b) or shutil.which(b, path="/usr/sbin"))]
+    if missing:
+        pytest.fail(f"e2e needs {', '.join(missing)} (see the README's install commands)")
+    if os.geteuid() != 0:
+        pytest.skip("e2e sniffs loopback RTP and needs root")
+    home = tmp_path_factory.mktemp("privline-home")
+    s = start_stack(home, MINUTE_SECONDS)
+    try:
+        populate(s)
+        s.switch("up")
+        yield s
+    finally:
+        s.switch("down", check=False)
+        for proc in s.procs:
+            stop_pid(proc)
+
+
+def populate(s: Stack) -> None:
+    p = s.privline
+    p("init")
+    common = ["--kind", "jail", "--adp", "500", "--phones", "127.0.0.1/32"]
+    p("facility", "add", "--id", "f1", "--name", "Test County Jail", *common)
+    p("facility", "add", "--id", "short", "--name", "Short Stay Jail", *common,
+      "--max-minutes", "2", "--reminder-interval", "30")
+    p("facility", "add", "--id", "lenient", "--name", "Lenient Jail", *common,
+      "--unknown-privilege", "connect_unrecorded")
+    p("facility", "add", "--id", "remote", "--name", "Remote Jail", "--kind", "jail",
+      "--adp", "500", "--phones", "10.9.0.0/16")
+    for rid, facility, balance in (("r1", "f1", "20.00"), ("r2", "f1", "20.00"),
+                                   ("rshort", "short", "20.00"), ("rlen", "lenient", "20.00"),
+                                   ("rbroke", "f1", "0"), ("rlock", "f1", "20.00"),
+                                   ("rremote", "remote", "20.00"), ("rsoak", "f1", "900.00")):
+        p("resident", "add", "--facility", facility, "--id", rid, "--pin", "1234",
+          "--balance", balance)
+    p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name", "Ann Lawyer",
+      "--credential", "NY-1234567", "--verified")
+    p("block", "add", "--facility", "f1", "--number", BLOCKED, "--reason", "victim request")
+
+
+def balance_cents(s: Stack, resident: str) -> int:
+    from privline.adapters.db import make_uow_factory
+    from privline.settings import Settings
+
+    uow_factory = make_uow_factory(Settings.from_env(s.env))
+    with uow_factory() as uow:
+        return uow.accounts.balance(resident)

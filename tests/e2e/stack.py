@@ -1,0 +1,257 @@
+"""Test support: the privline switch, a sipp far end and sipp phones on 127.0.0.1.
+
+Every process started here is kept by its own PID and stopped by that PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_rtp_base(width: int) -> int:
+    """An even base port whose next ``width`` ports look free (checked every 50)."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000 - width, 2)
+        try:
+            for port in range(base, base + width, 50):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free RTP range")
+
+
+SAMPLE = Path("/usr/share/sip-tester/g711a.pcap")
+
+
+def long_sample(folder: Path, repeats: int) -> Path:
+    """sipp's 7 s A-law sample repeated, with RTP sequence numbers, timestamps and
+    capture times carried on, so a phone talks for the whole of a longer call."""
+    target = folder / f"g711a-x{repeats}.pcap"
+    if target.exists():
+        return target
+    data = SAMPLE.read_bytes()
+    header, records, offset = data[:24], [], 24
+    while offset + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[offset : offset + 16])
+        records.append((sec + usec / 1e6, data[offset + 16 : offset + 16 + incl], orig))
+        offset += 16 + incl
+    first, last = records[0][0], records[-1][0]
+    span = last - first + 0.03
+    out = bytearray(header)
+    rtp_at = 14 + 20 + 8  # Ethernet, IPv4 without options, UDP
+    for n in range(repeats):
+        for at, frame, orig in records:
+            frame = bytearray(frame)
+            seq, ts = struct.unpack(">HI", frame[rtp_at + 2 : rtp_at + 8])
+            frame[rtp_at + 2 : rtp_at + 8] = struct.pack(
+                ">HI", (seq + n * len(records)) & 0xFFFF, (ts + n * int(span * 8000)) & 0xFFFFFFFF)
+            t = at + n * span
+            out += struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), orig) + frame
+    target.write_bytes(bytes(out))
+    return target
+
+
+def stop_pid(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@dataclass
+class Stack:
+    home: Path
+    env: dict[str, str]
+    sip_port: int
+    trunk_port: int
+    uas_media_port: int
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    # -- privline commands ---------------------------------------------------------
+    def privline(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([str(VENV_BIN / "privline"), *args], env=self.env,
+                                capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"privline {' '.join(args)}: {result.stderr}")
+        return result
+
+    def switch(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`privline switch ...`, or the switch CLI module until the main CLI mounts it."""
+        mounted = subprocess.run([str(VENV_BIN / "privline"), "switch", "--help"],
+                                 env=self.env, capture_output=True).returncode == 0
+        argv = ([str(VENV_BIN / "privline"), "switch"] if mounted else
+                [sys.executable, "-m", "privline.entrypoints.switch_cli", "switch"])
+        result = subprocess.run([*argv, *args], env=self.env, capture_output=True,
+                                text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"switch {' '.join(args)}: {result.stderr}")
+        return result
+
+    def calls_list(self) -> dict[str, dict[str, Any]]:
+        """`privline calls list --json`, by call id (the switch CLI's until mounted)."""
+        mounted = subprocess.run([str(VENV_BIN / "privline"), "calls", "--help"],
+                                 env=self.env, capture_output=True).returncode == 0
+        argv = ([str(VENV_BIN / "privline")] if mounted else
+                [sys.executable, "-m", "privline.entrypoints.switch_cli"])
+        result = subprocess.run([*argv, "calls", "list", "--limit", "10000", "--json"],
+                                env=self.env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return {c["call_id"]: c for c in json.loads(result.stdout)["calls"]}
+
+    @property
+    def spool(self) -> Path:
+        return self.home / "recordings" / "spool"
+
+    def calls(self) -> dict[str, dict[str, Any]]:
+        from privline.adapters.switch.calllog import CallLog
+
+        return {r["call_id"]: r for r in CallLog(self.home / "switch" / "calls.jsonl").read()}
+
+    def wait_records(self, call_ids: list[str], timeout: float = 20.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            records = self.calls()
+            if all(c in records for c in call_ids) or time.monotonic() > deadline:
+                return {c: records.get(c) for c in call_ids}
+            time.sleep(0.2)
+
+    # -- calls -----------------------------------------------------------------------
+    def sipp_calls(self, rows: list[tuple[str, str, str, str, str]], *, pause_ms: int,
+                   rate: float = 10, scenario: str = "uac.xml", wait: bool = True,
+                   timeout: float = 120, sample_repeats: int = 2) -> Calls:
+        """Place one call per row (facility, resident, pin, private, dialled)."""
+        tag = uuid.uuid4().hex[:10]
+        workdir = self.home / "sipp" / tag
+        workdir.mkdir(parents=True)
+        csv = workdir / "calls.csv"
+        csv.write_text("SEQUENTIAL\n" + "".join(f"x;{';'.join(r)}\n" for r in rows))
+        media = free_rtp_base(40)
+        sample = long_sample(self.home / "sipp", sample_repeats)
+        xml = workdir / scenario
+        xml.write_text((SCENARIOS / scenario).read_text().replace(str(SAMPLE), str(sample)))
+        argv = [
+            "sipp", "-sf", str(xml), "-inf", str(csv),
+            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media),
+            f"127.0.0.1:{self.sip_port}", "-m", str(len(rows)), "-r", str(rate),
+            "-l", str(len(rows)), "-d", str(pause_ms), "-nostdin", "-trace_err",
+            "-cid_str", f"{tag}-%u@privline.test", "-timeout", str(int(timeout)),
+        ]
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        calls = Calls(proc, [f"{tag}-{n}@privline.test" for n in range(1, len(rows) + 1)],
+                      media, workdir)
+        if wait:
+            calls.wait(timeout)
+        return calls
+
+
+@dataclass
+class Calls:
+    proc: subprocess.Popen[bytes]
+    call_ids: list[str]
+    media_port: int
+    workdir: Path
+
+    def wait(self, timeout: float = 120) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            stop_pid(self.proc)
+
+    @property
+    def errors(self) -> str:
+        logs = list(self.workdir.glob("*_errors.log"))
+        return logs[0].read_text()[-3000:] if logs else ""
+
+
+def start_stack(home: Path, minute_seconds: float) -> Stack:
+    sip_port, trunk_port = free_udp_port(), free_udp_port()
+    rtp = free_rtp_base(4000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
+    env.update({
+        "PRIVLINE_HOME": str(home),
+        "PRIVLINE_SIP_PORT": str(sip_port),
+        "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{trunk_port}",
+        "PRIVLINE_NG_PORT": str(free_udp_port()),
+        "PRIVLINE_AGENT_PORT": str(free_udp_port()),
+        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 3998}",
+        "PRIVLINE_SWITCH_MINUTE_SECONDS": str(minute_seconds),
+        "PRIVLINE_KAMAILIO_CHILDREN": "8",
+        # These tests read rtpengine's spool; the vault's own tests cover ingest.
+        "PRIVLINE_SWITCH_INGEST": "0",
+    })
+    stack = Stack(home, env, sip_port, trunk_port, free_rtp_base(40))
+    uas_dir = home / "sipp" / "uas"
+    uas_dir.mkdir(parents=True)
+    uas = uas_dir / "uas.xml"
+    sample = long_sample(home / "sipp", 2)
+    uas.write_text((SCENARIOS / "uas.xml").read_text().replace(str(SAMPLE), str(sample)))
+    stack.procs.append(subprocess.Popen(
+        ["sipp", "-sf", str(uas), "-i", "127.0.0.1",
+         "-p", str(trunk_port), "-mp", str(stack.uas_media_port), "-nostdin",
+         "-trace_err", "-trace_msg"],
+        cwd=uas_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return stack
+
+
+def sip_request(port: int, *, headers: dict[str, str], dialled: str, sdp: bool = True,
+                timeout: float = 5.0) -> tuple[int, dict[str, str], str]:
+    """One INVITE from a plain socket; returns (final status, headers, call-id).
+    For refusals, where no media flows."""
+    call_id = f"refuse-{uuid.uuid4().hex[:12]}@privline.test"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        local = sock.getsockname()[1]
+        body = ("v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                f"t=0 0\r\nm=audio {local + 2} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+                if sdp else "")
+        head = [
+            f"INVITE sip:{dialled}@127.0.0.1:{port} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{uuid.uuid4().hex}",
+            "From: <sip:phone@127.0.0.1>;tag=refusal", f"To: <sip:{dialled}@127.0.0.1>",
+            f"Call-ID: {call_id}", "CSeq: 1 INVITE", f"Contact: <sip:phone@127.0.0.1:{local}>",
+            "Max-Forwards: 70", *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        if sdp:
+            head.append("Content-Type: application/sdp")
+        head.append(f"Content-Length: {len(body)}")
+        sock.sendto(("\r\n".join(head) + "\r\n\r\n" + body).encode(), ("127.0.0.1", port))
+        sock.settimeout(timeout)
+        while True:
+            data = sock.recv(65535).decode()
+            status = int(data.split(" ", 2)[1])
+            if status >= 200:
+                break
+    fields = {}
+    for line in data.split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip().lower()] = value.strip()
+    return status, fields, call_id

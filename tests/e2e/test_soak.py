@@ -1,0 +1,48 @@
+"""A soak: 500 mixed calls at a steady rate. Afterwards every privileged call has no
+recording file and every recorded call has exactly one."""
+
+from __future__ import annotations
+
+import pytest
+
+from privline.adapters.switch.recordings import any_files, pcap_files
+from tests.e2e.conftest import ATTORNEY, ORDINARY
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+CALLS = 500
+RATE = 10  # call set-ups per second
+
+# Every call carries a PIN that the core verifies (argon2, ~20 ms of CPU): the soak
+# measures nothing, it only needs a steady load the 2-core machine carries cleanly.
+
+MIX = [
+    ("rsoak", "0", ORDINARY, "recorded"),
+    ("rsoak", "0", "2125550101", "private"),
+    ("rsoak", "0", "2025550150", "recorded"),
+    ("rsoak", "0", ATTORNEY, "private"),
+    ("rsoak", "1", "12125550101", "private"),  # asked private, and it is
+]
+
+
+def test_soak_500_mixed_calls_privileged_never_recorded_recorded_always(stack: Stack) -> None:
+    rows = [("f1", r, "1234", p, n) for r, p, n, _ in MIX]
+    rows = [rows[i % len(rows)] for i in range(CALLS)]
+    calls = stack.sipp_calls(rows, pause_ms=1000, rate=RATE, timeout=CALLS / RATE + 60,
+                             sample_repeats=1)
+    records = stack.wait_records(calls.call_ids, timeout=30)
+    missing = [c for c, r in records.items() if r is None]
+    assert missing == [], f"{len(missing)} calls without a record; {calls.errors}"
+    leaks, holes, connected = [], [], 0
+    for n, call_id in enumerate(calls.call_ids):
+        expected = MIX[n % len(MIX)][3]
+        record = records[call_id]
+        assert record["mode"] == expected, (call_id, record)
+        connected += record["answered_at"] is not None
+        if expected == "private" and any_files(stack.spool, call_id):
+            leaks.append(call_id)
+        if expected == "recorded" and len(pcap_files(stack.spool, call_id)) != 1:
+            holes.append(call_id)
+    assert leaks == [], f"privileged calls with recording files: {leaks}"
+    assert holes == [], f"recorded calls without exactly one pcap: {holes}"
+    assert connected >= CALLS * 0.99, f"only {connected} of {CALLS} connected"
