@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -59,6 +59,16 @@ class Resident:
 
     def locked_at(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
+
+    def pin_attempt(self, matched: bool, now: datetime) -> None:
+        """Count one PIN attempt: a match resets the count, the fifth miss in a row locks."""
+        if matched:
+            self.failed_pins = 0
+            return
+        self.failed_pins += 1
+        if self.failed_pins >= PIN_ATTEMPTS_BEFORE_LOCK:
+            self.locked_until = now + timedelta(seconds=PIN_LOCK_SECONDS)
+            self.failed_pins = 0
 
 
 @dataclass(frozen=True)

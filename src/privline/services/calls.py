@@ -18,7 +18,7 @@ from privline.domain.registry import Entry, Kind, Privilege, Source, Status, pri
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, NotFound
-from privline.services.facilities import check_pin, get_facility
+from privline.services.facilities import get_facility, pin_matches
 from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
 
 
@@ -36,6 +36,7 @@ def decide_call(
     record then follows its life (see :mod:`privline.services.call_records`).
     """
     check_allowed(actor, Action.DECIDE_CALL)
+    matched = _pin_matched(uow_factory, request)
     with uow_factory() as uow:
         facility = get_facility(uow, request.facility_id)
         resident = uow.residents.get(request.resident_id)
@@ -44,8 +45,9 @@ def decide_call(
                            code="resident_not_found")
         locked = resident.locked_at(now)
         pin_ok = True
-        if not locked and request.pin is not None:
-            pin_ok = check_pin(resident, request.pin, now)
+        if not locked and matched is not None:
+            pin_ok = matched
+            resident.pin_attempt(matched, now)
             uow.residents.save(resident)
         try:
             number: str | None = to_e164(request.dialled, facility.dial_plan)
@@ -81,6 +83,22 @@ def decide_call(
                      private_requested=request.private_requested, review=decision.review)
         uow.commit()
     return decision
+
+
+def _pin_matched(uow_factory: UnitOfWorkFactory, request: CallRequest) -> bool | None:
+    """Check the PIN before the decision's transaction opens (None: no PIN given).
+
+    argon2 takes tens of milliseconds by design; inside the transaction it would hold
+    SQLite's write lock, and every other call set-up would queue behind it. The attempt
+    is counted inside the transaction, against the row as it is then.
+    """
+    if request.pin is None:
+        return None
+    with uow_factory() as uow:
+        resident = uow.residents.get(request.resident_id)
+    if resident is None:
+        return False  # the decision's transaction reports the unknown resident
+    return pin_matches(resident.pin_hash, request.pin)
 
 
 def _entries_or_none(uow: UnitOfWork, number: str | None) -> Sequence[Entry] | None:

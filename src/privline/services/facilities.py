@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import argon2
 
 from privline.domain.access import Action
 from privline.domain.errors import DomainError
 from privline.domain.model import (
-    PIN_ATTEMPTS_BEFORE_LOCK,
-    PIN_LOCK_SECONDS,
     Actor,
     Facility,
     Resident,
@@ -115,21 +113,9 @@ def add_resident(
     return resident
 
 
-def check_pin(resident: Resident, pin: str | None, now: datetime) -> bool:
-    """Verify ``pin`` and update the lockout counters on ``resident`` (caller saves).
-
-    Returns True when the PIN matched or none was given (the caller decides whether a
-    PIN is required). The fifth consecutive wrong PIN locks the resident.
-    """
-    if pin is None:
-        return True
+def pin_matches(pin_hash: str, pin: str) -> bool:
+    """The slow argon2 check, on its own so callers can run it outside a transaction."""
     try:
-        _hasher.verify(resident.pin_hash, pin)
+        return bool(_hasher.verify(pin_hash, pin))
     except argon2.exceptions.VerificationError:
-        resident.failed_pins += 1
-        if resident.failed_pins >= PIN_ATTEMPTS_BEFORE_LOCK:
-            resident.locked_until = now + timedelta(seconds=PIN_LOCK_SECONDS)
-            resident.failed_pins = 0
         return False
-    resident.failed_pins = 0
-    return True
