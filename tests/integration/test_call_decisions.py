@@ -14,7 +14,7 @@ from privline.domain.rates import FacilityKind
 from privline.domain.registry import Kind, Source, Status
 from privline.services import accounts, blocks, calls, facilities, registry
 from privline.services.errors import Forbidden, NotFound, Unavailable
-from privline.services.ports import RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import (
     ADMIN,
     ATTORNEY_NUMBER,
@@ -26,6 +26,7 @@ from tests.conftest import (
     STAFF,
     World,
 )
+from tests.support.faults import RegistryDown
 
 
 def decide(uow: UnitOfWorkFactory, to: str, *, private: bool = False, pin: str | None = None,
@@ -132,25 +133,6 @@ def test_unparseable_number_is_refused_by_default(uow: UnitOfWorkFactory, world:
     assert (d.mode, d.reason, d.number) == (Mode.DENIED, Reason.PRIVILEGE_UNKNOWN, None)
 
 
-class _BrokenRegistry:
-    """Wraps a real unit of work so the registry read fails, as when its store is down."""
-
-    def __init__(self, inner: UnitOfWork) -> None:
-        self._inner = inner
-
-    def __enter__(self) -> UnitOfWork:
-        uow = self._inner.__enter__()
-
-        def fail(number: str) -> list[object]:
-            raise RegistryUnavailable("registry store down")
-
-        uow.registry.entries_for = fail  # type: ignore[method-assign, assignment]
-        return uow
-
-    def __exit__(self, *exc: object) -> None:
-        self._inner.__exit__(*exc)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("setting, mode, review", [
     (UnknownPrivilege.REFUSE, Mode.DENIED, False),
     (UnknownPrivilege.CONNECT_UNRECORDED, Mode.PRIVATE, True),
@@ -163,7 +145,7 @@ def test_registry_unavailable_never_records_the_call(
                             opening_balance_cents=500, now=NOW)
 
     def broken() -> UnitOfWork:
-        return _BrokenRegistry(uow())  # type: ignore[return-value]
+        return RegistryDown(uow())  # type: ignore[return-value]
 
     d = calls.decide_call(broken, STAFF, CallRequest("f", "r", FAMILY_NUMBER), now=NOW)
     assert (d.mode, d.review) == (mode, review)

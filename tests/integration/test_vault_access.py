@@ -24,7 +24,6 @@ from tests.integration.vault_support import (
     LATER,
     SWITCH,
     files_under,
-    make_vault,
     place_call,
     spool_recording,
 )
@@ -32,14 +31,6 @@ from tests.integration.vault_support import (
 CLINIC = "+13105550177"
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def vault(home: Path) -> Vault:
-    return make_vault(home)
 
 
 @pytest.fixture

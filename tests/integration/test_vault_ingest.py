@@ -20,7 +20,7 @@ from privline.domain.vault import RecordingState
 from privline.services import blocks, facilities, recordings, registry
 from privline.services import vault as vault_service
 from privline.services.errors import Forbidden
-from privline.services.ports import RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWorkFactory
 from privline.services.vault_ports import Vault
 from tests.conftest import (
     ADMIN,
@@ -36,23 +36,15 @@ from tests.integration.vault_support import (
     LATER,
     SWITCH,
     files_under,
-    make_vault,
     place_call,
     plaintext_outside_spool,
     spool_recording,
 )
+from tests.support.faults import RegistryDown
 
 DOCTOR = "+13105550177"  # a clinic Rosa calls before it is registered
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def vault(home: Path) -> Vault:
-    return make_vault(home)
 
 
 def ingest(uow: UnitOfWorkFactory, vault: Vault) -> vault_service.IngestReport:
@@ -194,29 +186,12 @@ def test_an_undecodable_recording_is_held_back_once_with_an_incident(
     assert len(files_under(home / "recordings" / "spool" / "quarantine")) == 2
 
 
-class _RegistryDown:
-    def __init__(self, inner: UnitOfWork) -> None:
-        self._inner = inner
-
-    def __enter__(self) -> UnitOfWork:
-        uow = self._inner.__enter__()
-
-        def fail(number: str) -> list[object]:
-            raise RegistryUnavailable("registry store down")
-
-        uow.registry.entries_for = fail  # type: ignore[method-assign, assignment]
-        return uow
-
-    def __exit__(self, *exc: object) -> None:
-        self._inner.__exit__(*exc)  # type: ignore[arg-type]
-
-
 def test_a_registry_outage_leaves_the_recording_in_the_spool_for_later(
         uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path) -> None:
     place_call(uow, "fam-3@test", FAMILY_NUMBER)
     spooled = spool_recording(home / "recordings" / "spool", "fam-3@test")
 
-    report = vault_service.ingest_all(lambda: _RegistryDown(uow()),  # type: ignore[arg-type, return-value]
+    report = vault_service.ingest_all(lambda: RegistryDown(uow()),  # type: ignore[arg-type, return-value]
                                       SWITCH, vault, now=LATER)
 
     assert list(report.retry) == [spooled.key] and len(spool_files(home)) == 2

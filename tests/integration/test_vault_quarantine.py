@@ -27,7 +27,6 @@ from tests.integration.vault_support import (
     LATER,
     SWITCH,
     files_under,
-    make_vault,
     place_call,
     spool_recording,
 )
@@ -35,14 +34,6 @@ from tests.integration.vault_support import (
 CLINIC = "+13105550177"
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def vault(home: Path) -> Vault:
-    return make_vault(home)
 
 
 def store_calls(uow: UnitOfWorkFactory, vault: Vault, home: Path, number: str, n: int,
