@@ -79,6 +79,17 @@ def logout(request: Request, csrf_token: Text = "") -> Response:
     return redirect(v, "/staff/login", flash="You have signed out.")
 
 
+def _staff_form(request: Request, csrf_token: str) -> tuple[Visit, Actor] | Response:
+    """Every staff form's gate: signed in as staff, and the form's CSRF token matches."""
+    v = visit(request)
+    actor = _signed_in(v)
+    if actor is None:
+        return _sign_in_first(v)
+    if not csrf_ok(v.session, csrf_token):
+        return error_page(request, 403, _EXPIRED_FORM)
+    return v, actor
+
+
 @router.get("")
 def queue(request: Request, offset: str = "0") -> Response:
     v = visit(request)
@@ -99,12 +110,10 @@ def _queue_page(v: Visit, actor: Actor, offset: int, row_errors: dict[int, dict[
 @router.post("/entries/{entry_id:int}/approve")
 def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text = "",
             note: Text = "") -> Response:
-    v = visit(request)
-    actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
-    if not csrf_ok(v.session, csrf_token):
-        return error_page(request, 403, _EXPIRED_FORM)
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
     try:
         entry = portal.approve(v.runtime.uow, actor, entry_id, kind=kind, note=note, now=v.now)
     except InvalidInput as exc:
@@ -118,12 +127,10 @@ def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text =
 @router.post("/entries/{entry_id:int}/reject")
 def reject(request: Request, entry_id: int, csrf_token: Text = "", reason: Text = ""
            ) -> Response:
-    v = visit(request)
-    actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
-    if not csrf_ok(v.session, csrf_token):
-        return error_page(request, 403, _EXPIRED_FORM)
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
     try:
         entry = portal.reject(v.runtime.uow, actor, entry_id, reason=reason, now=v.now)
     except InvalidInput as exc:
@@ -153,12 +160,10 @@ def _expiring_page(v: Visit, actor: Actor, days: int, row_errors: dict[int, dict
 @router.post("/entries/{entry_id:int}/expire")
 def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note: Text = ""
                    ) -> Response:
-    v = visit(request)
-    actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
-    if not csrf_ok(v.session, csrf_token):
-        return error_page(request, 403, _EXPIRED_FORM)
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
     try:
         entry = portal.confirm_expiry(v.runtime.uow, actor, entry_id, note=note, now=v.now)
     except InvalidInput as exc:
