@@ -32,6 +32,17 @@ class Settings:
     recording_dir: Path | None = None
     vault_dir: Path | None = None
     web_secret_file: Path | None = None  # signs the web portal's session cookies
+    # The switch (Kamailio, rtpengine, the call agent), all on 127.0.0.1.
+    ng_port: int = 22223  # rtpengine's ng control port
+    agent_port: int = 22224  # the call agent's event port
+    rtp_ports: tuple[int, int] = (30000, 40000)
+    kamailio_children: int = 8  # Kamailio's SIP worker processes
+    # Length of a call-timer minute (reminders, max minutes): 60 in service; tests
+    # shorten it so a 2-minute limit can be proved in seconds.
+    switch_minute_seconds: float = 60.0
+    switch_ingest: bool = True  # run `vault ingest --every 2` beside the switch's daemons
+    # The CLI acts as the holder of this API token instead of the console operator.
+    api_token: str | None = None
 
     @property
     def signing_key_path(self) -> Path:
@@ -77,14 +88,54 @@ class Settings:
             api_port=_port(env, "PRIVLINE_API_PORT", 8000),
             sip_port=_port(env, "PRIVLINE_SIP_PORT", 5060),
             sip_trunk=_host_port(env, "PRIVLINE_SIP_TRUNK", "127.0.0.1:5080"),
-            signing_key_file=Path(env["PRIVLINE_SIGNING_KEY_FILE"])
-            if env.get("PRIVLINE_SIGNING_KEY_FILE") else None,
+            signing_key_file=_path(env, "PRIVLINE_SIGNING_KEY_FILE"),
             audit_checkpoint_every=_positive(env, "PRIVLINE_AUDIT_CHECKPOINT_EVERY", 1000),
             master_key_file=_path(env, "PRIVLINE_MASTER_KEY_FILE"),
             recording_dir=_path(env, "PRIVLINE_RECORDING_DIR"),
             vault_dir=_path(env, "PRIVLINE_VAULT_DIR"),
             web_secret_file=_path(env, "PRIVLINE_WEB_SECRET_FILE"),
+            ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
+            agent_port=_port(env, "PRIVLINE_AGENT_PORT", 22224),
+            rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
+            kamailio_children=_bounded(env, "PRIVLINE_KAMAILIO_CHILDREN", 8, 1, 64),
+            switch_minute_seconds=_seconds(env, "PRIVLINE_SWITCH_MINUTE_SECONDS", 60.0),
+            switch_ingest=_flag(env, "PRIVLINE_SWITCH_INGEST", True),
+            api_token=_secret(env, "PRIVLINE_TOKEN"),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the ``PRIVLINE_*`` variables :meth:`from_env` reads back:
+        what a child process (Kamailio's embedded Python, the call agent) is started
+        with, so every process of the switch opens the same store, keys and spool."""
+        env = {
+            "PRIVLINE_HOME": str(self.home),
+            "PRIVLINE_DATABASE_URL": self.database_url,
+            "PRIVLINE_API_HOST": self.api_host,
+            "PRIVLINE_API_PORT": str(self.api_port),
+            "PRIVLINE_SIP_PORT": str(self.sip_port),
+            "PRIVLINE_SIP_TRUNK": self.sip_trunk,
+            "PRIVLINE_AUDIT_CHECKPOINT_EVERY": str(self.audit_checkpoint_every),
+            "PRIVLINE_NG_PORT": str(self.ng_port),
+            "PRIVLINE_AGENT_PORT": str(self.agent_port),
+            "PRIVLINE_RTP_PORTS": f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
+            "PRIVLINE_KAMAILIO_CHILDREN": str(self.kamailio_children),
+            "PRIVLINE_SWITCH_MINUTE_SECONDS": repr(self.switch_minute_seconds),
+            "PRIVLINE_SWITCH_INGEST": "1" if self.switch_ingest else "0",
+        }
+        for name, path in (("PRIVLINE_SIGNING_KEY_FILE", self.signing_key_file),
+                           ("PRIVLINE_MASTER_KEY_FILE", self.master_key_file),
+                           ("PRIVLINE_RECORDING_DIR", self.recording_dir),
+                           ("PRIVLINE_VAULT_DIR", self.vault_dir),
+                           ("PRIVLINE_WEB_SECRET_FILE", self.web_secret_file)):
+            if path is not None:
+                env[name] = str(path)
+        return env
+
+    def child_env(self) -> dict[str, str]:
+        """The environment for a daemon this process starts: the inherited one (PATH,
+        locale) with every ``PRIVLINE_*`` variable replaced by these settings."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
+        return {**base, **self.to_env()}
 
 
 def _secret(env: Mapping[str, str], name: str) -> str | None:
@@ -106,7 +157,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         raise SettingsError(f"{name} must be a port number, got {raw!r}")
     return int(raw)
 
@@ -115,7 +166,7 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
     return int(raw)
 
@@ -126,3 +177,47 @@ def _host_port(env: Mapping[str, str], name: str, default: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(f"{name} must be host:port, got {raw!r}")
     return raw
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def _port_range(env: Mapping[str, str], name: str, default: tuple[int, int]
+                ) -> tuple[int, int]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    low, _, high = raw.partition("-")
+    if not (low.isascii() and low.isdigit() and high.isascii() and high.isdigit()
+            and 1024 < int(low) < int(high) < 65536):
+        raise SettingsError(f"{name} must be LOW-HIGH above 1024, e.g. 30000-40000, "
+                            f"got {raw!r}")
+    return int(low), int(high)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not raw.isascii() or not 0 < value <= 3600:
+        raise SettingsError(f"{name} must be a number of seconds above 0, got {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw not in ("0", "1"):
+        raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"

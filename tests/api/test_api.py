@@ -13,8 +13,8 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from privline.bootstrap import Runtime
 from privline.entrypoints.api.app import create_app
-from privline.entrypoints.runtime import Runtime
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from privline.adapters.db import tables as t
+from privline.bootstrap import Runtime
 from privline.domain.registry import Status
 from privline.entrypoints.api.app import create_app
-from privline.entrypoints.runtime import Runtime
 from privline.services import recordings, registry, users
 from privline.services import vault as vault_service
 from privline.services.ports import UnitOfWorkFactory

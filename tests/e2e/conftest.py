@@ -66,9 +66,8 @@ def populate(s: Stack) -> None:
 
 
 def balance_cents(s: Stack, resident: str) -> int:
-    from privline.adapters.db import make_uow_factory
+    from privline.bootstrap import bootstrap
     from privline.settings import Settings
 
-    uow_factory = make_uow_factory(Settings.from_env(s.env))
-    with uow_factory() as uow:
+    with bootstrap(Settings.from_env(s.env)).uow() as uow:
         return uow.accounts.balance(resident)

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response  # what Starlette's TestClient returns
 
+from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Source, Status
 from privline.entrypoints.api.app import create_app
-from privline.entrypoints.runtime import Runtime, utcnow
 from privline.entrypoints.web.session import COOKIE
 from privline.services import registry, users
 from privline.services.errors import Unavailable

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
-from privline.domain.model import Facility
+from privline.bootstrap import Runtime
+from privline.domain.model import Actor, Facility
 from privline.domain.rates import FacilityKind
-from privline.entrypoints.cli.main import OPERATOR
-from privline.entrypoints.runtime import Runtime, utcnow
 from privline.services import facilities, registry, users
 from privline.services.errors import Conflict
 
@@ -26,22 +25,22 @@ DEMO_REGISTRY = (
 )
 
 
-def load_demo(rt: Runtime) -> None:
-    """Add the demo data; running it twice adds nothing new."""
-    now = utcnow()
+def load_demo(rt: Runtime, actor: Actor) -> None:
+    """Add the demo data as ``actor``; running it twice adds nothing new."""
+    now = rt.clock()
     try:
         for facility in DEMO_FACILITIES:
-            facilities.add_facility(rt.uow, OPERATOR, facility, now=now)
+            facilities.add_facility(rt.uow, actor, facility, now=now)
     except Conflict:
         return  # already loaded
     for facility_id, resident_id, pin, cents in DEMO_RESIDENTS:
-        facilities.add_resident(rt.uow, OPERATOR, facility_id=facility_id,
+        facilities.add_resident(rt.uow, actor, facility_id=facility_id,
                                 resident_id=resident_id, pin=pin,
                                 opening_balance_cents=cents, now=now)
     for number, kind, holder, credential, verified in DEMO_REGISTRY:
-        registry.add_entry(rt.uow, OPERATOR, number=number, kind=kind, holder=holder,
+        registry.add_entry(rt.uow, actor, number=number, kind=kind, holder=holder,
                            credential=credential, verified=verified, now=now)
-    _, token = users.add_user(rt.uow, OPERATOR, name="demo-admin", role="admin", now=now)
+    _, token = users.add_user(rt.uow, actor, name="demo-admin", role="admin", now=now)
     token_file = rt.settings.home / "demo-admin.token"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

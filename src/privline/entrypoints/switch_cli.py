@@ -137,14 +137,14 @@ def calls_list(
     json_out: Json = False,
 ) -> None:
     """Calls and their records: mode, warnings played, duration, charge, recording."""
-    from privline.adapters.db import make_uow_factory
+    from privline.bootstrap import bootstrap
     from privline.domain.access import Role
     from privline.domain.model import Actor
     from privline.services.call_records import calls_in_vault, list_calls
     from privline.services.errors import ServiceError
 
     cfg = switch_config()
-    uow, operator = make_uow_factory(Settings.from_env()), Actor("operator", Role.ADMIN)
+    uow, operator = bootstrap().uow, Actor("operator", Role.ADMIN)
     try:
         records = list_calls(uow, operator, limit=limit, offset=offset, facility_id=facility)
         vaulted = calls_in_vault(uow, operator,

@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.vault.exceptions import VaultError
+from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
-from privline.domain.model import Actor
-from privline.entrypoints.runtime import Runtime
-from privline.services import users
-from privline.services.errors import ServiceError, Unauthenticated
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def current_actor(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("a bearer token is required")
-    return users.authenticate(runtime(request).uow, credentials.credentials)
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+from privline.entrypoints.api import recordings, routes
+from privline.entrypoints.api.deps import error_body
+from privline.entrypoints.web import routes as web
+from privline.services.errors import ServiceError
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from privline.entrypoints.api import recordings, routes
-    from privline.entrypoints.web import routes as web
-
     app = FastAPI(
         title="privline",
         version="1",

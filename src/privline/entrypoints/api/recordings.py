@@ -14,9 +14,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from privline.entrypoints.api.app import ActorDep, RuntimeDep
-from privline.entrypoints.runtime import utcnow
-from privline.entrypoints.vault_wiring import open_vault
+from privline.bootstrap import open_vault, utcnow
+from privline.entrypoints.api.deps import ActorDep, RuntimeDep
 from privline.services import recordings
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])

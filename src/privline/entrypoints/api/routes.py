@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from privline.bootstrap import utcnow
 from privline.domain.policy import CallRequest
 from privline.domain.registry import Status
-from privline.entrypoints.api.app import ActorDep, RuntimeDep
-from privline.entrypoints.runtime import utcnow
+from privline.entrypoints.api.deps import ActorDep, RuntimeDep
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
 from privline.services import calls, registry
 

@@ -1,5 +1,6 @@
 """The `privline` command line."""
 
-from privline.entrypoints.cli.main import app, main
+from privline.entrypoints.cli.app import app
+from privline.entrypoints.cli.main import main
 
 __all__ = ["app", "main"]

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from privline.adapters.signing import load_public, verifies
+from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
-from privline.entrypoints.cli.main import OPERATOR, app, emit, fail, runtime
-from privline.entrypoints.runtime import utcnow
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
 from privline.services import audit
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)

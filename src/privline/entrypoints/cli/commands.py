@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
+from privline.bootstrap import utcnow
 from privline.domain.model import Facility
 from privline.domain.policy import CallRequest, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Status
-from privline.entrypoints.cli.main import OPERATOR, app, emit, fail, runtime
-from privline.entrypoints.runtime import utcnow
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.demo import load_demo
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
 from privline.services import accounts, blocks, calls, facilities, registry, users
 
@@ -36,9 +37,7 @@ def init(demo: Annotated[bool, typer.Option(help="Add demo data.")] = False) -> 
     """Create PRIVLINE_HOME and the database schema (safe to run again)."""
     rt = runtime(create=True)
     if demo:
-        from privline.entrypoints.demo import load_demo
-
-        load_demo(rt)
+        load_demo(rt, OPERATOR)
     typer.echo(f"privline ready in {rt.settings.home}")
 
 

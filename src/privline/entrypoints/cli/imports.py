@@ -22,9 +22,9 @@ from privline.adapters.imports import (
     open_nppes,
     open_nppes_locations,
 )
+from privline.bootstrap import utcnow
+from privline.entrypoints.cli.app import OPERATOR, emit, fail, runtime
 from privline.entrypoints.cli.commands import registry_app
-from privline.entrypoints.cli.main import OPERATOR, emit, fail, runtime
-from privline.entrypoints.runtime import utcnow
 from privline.services import quarantine
 from privline.services.imports import Listing, import_directory
 

@@ -2,56 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, NoReturn
-
 import typer
 from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.signing import KeyFileError
 from privline.adapters.vault.exceptions import VaultError
-from privline.domain.access import Role
+from privline.bootstrap import NotInitialised
 from privline.domain.errors import DomainError
-from privline.domain.model import Actor
-from privline.entrypoints.runtime import NotInitialised, Runtime
+
+# Each command module adds its commands to the one app when imported.
+from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401
+from privline.entrypoints.cli.app import app, fail
+from privline.entrypoints.switch_cli import calls_app, switch_app
 from privline.services.errors import ServiceError
 from privline.settings import SettingsError
 
-app = typer.Typer(
-    name="privline",
-    help="privline: prison calling that cannot record a privileged call.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
-
-# The operator at the server's console acts as an administrator; every change they
-# make is audited under this name like any other actor's.
-OPERATOR = Actor("operator", Role.ADMIN)
-
-
-def runtime(create: bool = False) -> Runtime:
-    return Runtime.open(create=create)
-
-
-def emit(obj: dict[str, Any]) -> None:
-    """Print one JSON object on stdout."""
-    typer.echo(json.dumps(obj, sort_keys=True))
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"privline: error: {message}", err=True)
-    raise SystemExit(2)
+app.add_typer(switch_app, name="switch")
+app.add_typer(calls_app, name="calls")
 
 
 def main() -> None:
-    from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401 - register
-    from privline.entrypoints.switch_cli import calls_app, switch_app
-
-    app.add_typer(switch_app, name="switch")
-    app.add_typer(calls_app, name="calls")
-
     try:
         # Without standalone mode, an Exit raised in a command comes back as its code.
         code = app(standalone_mode=False)

@@ -24,10 +24,10 @@ from privline.adapters.signing import (
     load_public,
     verifies,
 )
+from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.compliance import canonical_bytes
-from privline.entrypoints.cli.main import OPERATOR, app, emit, fail, runtime
-from privline.entrypoints.runtime import utcnow
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
 from privline.services import compliance
 from privline.services.errors import Unavailable
 from privline.settings import Settings

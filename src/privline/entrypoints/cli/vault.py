@@ -22,12 +22,11 @@ from typing import Annotated, Any
 import typer
 
 from privline.adapters.vault.exceptions import VaultError
+from privline.bootstrap import Runtime, open_vault, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
 from privline.entrypoints.cli.commands import user_app
-from privline.entrypoints.cli.main import OPERATOR, app, emit, fail, runtime
-from privline.entrypoints.runtime import Runtime, utcnow
-from privline.entrypoints.vault_wiring import open_vault
 from privline.services import recordings, users, vault, vault_lifecycle
 from privline.services.vault_ports import Vault
 
@@ -57,7 +56,7 @@ def _open(rt: Runtime) -> Vault:
 
 
 def _actor(rt: Runtime, token_file: Path | None) -> Actor:
-    token = os.environ.get("PRIVLINE_TOKEN", "")
+    token = rt.settings.api_token or ""
     if token_file is not None:
         token = token_file.read_text(encoding="utf-8").strip()
     return users.authenticate(rt.uow, token) if token else OPERATOR

@@ -23,8 +23,8 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.exc import DBAPIError
 
+from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Kind, Source, Status
-from privline.entrypoints.runtime import Runtime, utcnow
 from privline.entrypoints.web.session import COOKIE, Session, SessionCodec, new_session
 from privline.services.errors import ServiceError
 

@@ -1,0 +1,40 @@
+"""What every `privline` command module shares: the typer app, the console operator,
+the runtime, and the one way to print a result or fail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import typer
+
+from privline.bootstrap import Runtime, bootstrap
+from privline.domain.access import Role
+from privline.domain.model import Actor
+
+app = typer.Typer(
+    name="privline",
+    help="privline: prison calling that cannot record a privileged call.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+# The operator at the server's console acts as an administrator; every change they
+# make is audited under this name like any other actor's.
+OPERATOR = Actor("operator", Role.ADMIN)
+
+
+def runtime(create: bool = False) -> Runtime:
+    return bootstrap(create=create)
+
+
+def emit(obj: dict[str, Any]) -> None:
+    """Print one JSON object on stdout."""
+    typer.echo(json.dumps(obj, sort_keys=True))
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"privline: error: {message}", err=True)
+    raise SystemExit(2)
