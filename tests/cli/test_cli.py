@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from privline.adapters.db import tables as t
+from tests.support.inprocess import run_privline
 
 PRIVLINE = shutil.which("privline") or str(Path(os.sys.executable).with_name("privline"))
 
@@ -20,7 +21,12 @@ class Cli:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
         self.env |= {"PRIVLINE_HOME": str(home), "PRIVLINE_DATABASE_URL": db_url}
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """In this process: the same main(), without a new interpreter per command."""
+        return run_privline(args, self.env | extra_env)
+
+    def run_installed(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The installed command in its own process, for the exit-code contract."""
         return subprocess.run([PRIVLINE, *args], env=self.env, capture_output=True, text=True,
                               timeout=60)
 
@@ -118,8 +124,9 @@ def test_bad_input_is_one_line_on_stderr_exit_2_and_changes_nothing(
         cli: Cli, engine: Engine) -> None:
     # One database for all the bad commands: each must leave it exactly as it was.
     before = counts(engine)
-    for args in BAD_COMMANDS:
-        proc = cli.run(*args)
+    for i, args in enumerate(BAD_COMMANDS):
+        # The first through the installed command, the rest through the same main().
+        proc = cli.run_installed(*args) if i == 0 else cli.run(*args)
         assert proc.returncode == 2, args
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, args
         assert proc.stderr.startswith("privline: error: "), args
@@ -129,7 +136,7 @@ def test_bad_input_is_one_line_on_stderr_exit_2_and_changes_nothing(
 
 def test_commands_before_init_say_so(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "empty", f"sqlite:///{tmp_path / 'empty' / 'privline.db'}")
-    proc = cli.run("registry", "list")
+    proc = cli.run_installed("registry", "list")
     assert proc.returncode == 2 and "privline init" in proc.stderr
     assert not (tmp_path / "empty").exists()
 

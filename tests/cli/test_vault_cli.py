@@ -16,7 +16,7 @@ from privline.domain.access import Role
 from privline.domain.model import Actor
 from privline.domain.policy import CallRequest
 from privline.services import calls
-from tests.cli.test_cli import PRIVLINE, Cli
+from tests.cli.test_cli import Cli
 from tests.integration.vault_support import spool_recording, spool_root
 
 CLINIC = "+13105550177"
@@ -34,8 +34,7 @@ def place(db_url: str, sip_call_id: str, to: str) -> None:
 
 
 def as_user(cli: Cli, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PRIVLINE, *args], env=cli.env | {"PRIVLINE_TOKEN": token},
-                          capture_output=True, text=True, timeout=60)
+    return cli.run(*args, PRIVLINE_TOKEN=token)
 
 
 def test_recordings_from_ingest_to_quarantine_through_the_command(

@@ -9,7 +9,6 @@ import wave
 import numpy as np
 import pytest
 
-from privline.adapters.vault import decode_recording
 from privline.adapters.vault.audio import (
     CALLEE,
     CALLER,
@@ -17,6 +16,7 @@ from privline.adapters.vault.audio import (
     assemble,
     assign_parties,
 )
+from privline.adapters.vault.decode import decode_recording
 from privline.adapters.vault.exceptions import RecordingTooLarge, UnsupportedCodecError
 from privline.adapters.vault.g711 import Law
 from privline.adapters.vault.pcap import parse_pcap
@@ -235,7 +235,7 @@ def test_without_metadata_each_rtpengine_port_is_a_party_in_order_of_arrival():
 
 
 def test_decode_recording_uses_the_metadatas_quiet_payload_types(tmp_path):
-    from privline.adapters.vault.spool import parse_metadata
+    from privline.adapters.vault.metadata import parse_metadata
 
     packets = [Rtp(b"\xd5" * 160, 0, 0, 1), Rtp(b"\x01\x00\x00\xa0", 1, 160, 1, pt=96)]
     data = from_phone(packets)

@@ -13,9 +13,9 @@ from privline.adapters.vault import (
     MasterKey,
     RecordingSpool,
     Sealer,
-    decode_recording,
     unseal,
 )
+from privline.adapters.vault.decode import decode_recording
 from privline.adapters.vault.exceptions import BlobNotFound, IntegrityError
 from tests.unit.vault.synth import two_party_call
 from tests.unit.vault.test_spool import PLAIN, PLAIN_KEY

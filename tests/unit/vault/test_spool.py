@@ -13,15 +13,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from privline.adapters.vault import decode_recording
 from privline.adapters.vault.audio import CALLEE, CALLER
+from privline.adapters.vault.decode import decode_recording
 from privline.adapters.vault.exceptions import (
     MetadataFormatError,
     RecordingTooLarge,
     SpoolError,
 )
 from privline.adapters.vault.g711 import Law
-from privline.adapters.vault.spool import RecordingSpool, SpooledRecording, parse_metadata
+from privline.adapters.vault.metadata import parse_metadata
+from privline.adapters.vault.spool import RecordingSpool, SpooledRecording
 from tests.unit.vault.synth import two_party_call
 
 # A plain call: no labels, and both sides happened to send the same o= line.

@@ -6,8 +6,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -54,6 +52,11 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    # Alembic is imported here, not at the top: only `init` migrates, and every other
+    # command would pay its import time.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:

@@ -29,6 +29,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from privline.adapters.vault.exceptions import RecordingTooLarge, UnsupportedCodecError
 from privline.adapters.vault.g711 import PAYLOAD_TYPES, Samples
+from privline.adapters.vault.metadata import CALLEE, CALLER
 from privline.adapters.vault.pcap import Endpoint, RtpCapture, RtpStream
 
 SAMPLE_RATE: Final = 8000
@@ -43,8 +44,6 @@ DEFAULT_IGNORED_PAYLOAD_TYPES: Final = frozenset({13})
 _CHUNK: Final = 16_384
 _WAV_HEADER: Final = struct.Struct("<4sI4s4sIHHIIHH4sI")
 
-CALLER: Final = "caller"
-CALLEE: Final = "callee"
 UNATTRIBUTED: Final = "unattributed"
 
 I64 = npt.NDArray[np.int64]

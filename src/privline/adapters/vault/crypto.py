@@ -39,6 +39,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from privline.adapters.files import fsync_dir
 from privline.adapters.vault.exceptions import (
     InsecureKeyFileError,
     IntegrityError,
@@ -145,7 +146,7 @@ class MasterKey:
             raise MasterKeyError(f"cannot create master key file {path}: {exc}") from exc
         finally:
             os.unlink(temp)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return cls(key)
 
     @classmethod
@@ -293,10 +294,3 @@ def _parse_key(content: bytes, path: Path) -> bytes:
             return key
     raise MasterKeyError(f"master key file {path} does not hold a 32-byte key (raw, hex or base64)")
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

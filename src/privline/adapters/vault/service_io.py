@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from privline.adapters.vault import decode_recording
+from privline.adapters.files import fsync_dir
 from privline.adapters.vault.blobstore import FolderBlobStore, MemoryBlobStore
 from privline.adapters.vault.crypto import MasterKey, Sealer, unseal
 from privline.adapters.vault.exceptions import VaultError, retryable_oserror
@@ -61,6 +61,9 @@ class SpoolSource:
                 pcap = self.spool.read_pcap(recording)
             else:
                 pcap = self.spool.read_pcap(recording, self.max_pcap_bytes)
+            # Imported here: numpy's import time is paid only by processes that decode.
+            from privline.adapters.vault.decode import decode_recording
+
             call = decode_recording(pcap, metadata)
             wav = call.wav_into(self._buffer)
         except VaultError as exc:
@@ -87,8 +90,8 @@ class SpoolSource:
                     os.rename(path, self.held / path.name)
                 except FileNotFoundError:
                     continue
-                _fsync_dir(path.parent)
-            _fsync_dir(self.held)
+                fsync_dir(path.parent)
+            fsync_dir(self.held)
         except OSError as exc:
             raise VaultIOError(f"cannot hold back {item.key}: {exc}",
                                retryable=retryable_oserror(exc)) from exc
@@ -176,10 +179,3 @@ class Blobs:
             return 0
         return self.store.sweep_temporary(now=now.timestamp(), older_than=older_than_s)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

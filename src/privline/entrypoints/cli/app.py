@@ -26,8 +26,21 @@ app = typer.Typer(
 OPERATOR = Actor("operator", Role.ADMIN)
 
 
+_opened: list[Runtime] = []
+
+
 def runtime(create: bool = False) -> Runtime:
-    return bootstrap(create=create)
+    rt = bootstrap(create=create)
+    _opened.append(rt)
+    return rt
+
+
+def close_runtimes() -> None:
+    """Release the database connections the command opened (main() calls this last)."""
+    while _opened:
+        engine = _opened.pop().engine
+        if engine is not None:
+            engine.dispose()
 
 
 def emit(obj: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from privline.domain.errors import DomainError
 
 # Each command module adds its commands to the one app when imported.
 from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401
-from privline.entrypoints.cli.app import app, fail
+from privline.entrypoints.cli.app import app, close_runtimes, fail
 from privline.entrypoints.switch_cli import calls_app, switch_app
 from privline.services.errors import ServiceError
 from privline.settings import SettingsError
@@ -49,3 +49,5 @@ def main() -> None:
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
         fail("interrupted")
+    finally:
+        close_runtimes()
