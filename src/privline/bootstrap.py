@@ -16,18 +16,26 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
-from privline.adapters.signing import Ed25519Signer
+from privline.adapters.signing import Ed25519Signer, KeyFileError
 from privline.adapters.vault import FolderBlobStore, MasterKey
+from privline.adapters.vault.exceptions import VaultError
 from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
 from privline.entrypoints.web.session import load_or_create_secret, load_secret
+from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWorkFactory
 from privline.services.vault_ports import Vault
-from privline.settings import Settings
+from privline.settings import Settings, SettingsError
 
 Clock = Callable[[], datetime]
 
 
-class NotInitialised(Exception):
+class StartupError(Exception):
+    """A process cannot start: a setting is malformed, a key file is missing or readable
+    by others, or there is no privline data yet. A person must act; retrying cannot help.
+    Entrypoints print it as one line (exit 2) or refuse to serve."""
+
+
+class NotInitialised(StartupError):
     """privline init has not run against this home or database."""
 
 
@@ -48,9 +56,13 @@ class Runtime:
 
     def vault(self) -> Vault:
         """The vault's I/O: rtpengine's spool (the same folder the switch renders into
-        rtpengine.conf), the master key, the blob folder. Raises MasterKeyError if the
-        key file is missing or readable by others."""
-        return open_vault(self.settings)
+        rtpengine.conf), the master key, the blob folder. Raises Unavailable (not
+        retryable) if the key file is missing or readable by others."""
+        try:
+            return open_vault(self.settings)
+        except VaultError as exc:
+            raise Unavailable(f"the vault cannot be opened: {exc.message}",
+                              code="vault_unavailable", retryable=False) from exc
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, create: bool = False) -> Runtime:
@@ -69,8 +81,16 @@ def open_vault(settings: Settings) -> Vault:
 def bootstrap(settings: Settings | None = None, *, create: bool = False,
               clock: Clock = utcnow) -> Runtime:
     """Open the store; with ``create``, make PRIVLINE_HOME, migrate the schema and make
-    the keys that do not exist yet."""
-    settings = settings or Settings.from_env()
+    the keys that do not exist yet. Raises StartupError when a person must act first."""
+    try:
+        return _bootstrap(settings or Settings.from_env(), create, clock)
+    except (SettingsError, KeyFileError) as exc:
+        raise StartupError(str(exc)) from exc
+    except VaultError as exc:  # the master key, made or checked at init
+        raise StartupError(exc.message) from exc
+
+
+def _bootstrap(settings: Settings, create: bool, clock: Clock) -> Runtime:
     if create:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif settings.uses_sqlite and not settings.database_path_exists():

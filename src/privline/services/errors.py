@@ -6,7 +6,12 @@
     ├── Forbidden         403  the actor's role may not do this
     ├── NotFound          404  no such thing, or not visible to this actor
     ├── Conflict          409  the change contradicts the current state
-    └── Unavailable       503  a backing store could not be reached; a retry may help
+    └── Unavailable       503  a backing store failed; ``retryable`` says whether trying
+                               again can help (a lock or a dropped connection: yes; a
+                               key file readable by others: no, a person must act)
+
+Adapters raise these (never their driver's own errors), so each entrypoint maps
+``ServiceError`` and ``DomainError`` once.
 """
 
 from __future__ import annotations
@@ -54,3 +59,8 @@ class Conflict(ServiceError):
 class Unavailable(ServiceError):
     code = "unavailable"
     status = 503
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = True,
+                 **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.retryable = retryable

@@ -50,6 +50,25 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_TRANSIENT_SQLITE = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def unavailable(exc: DBAPIError) -> Unavailable:
+    """The services' error for a database failure: retryable when the database was
+    locked, busy or unreachable, not when a statement itself is wrong."""
+    first = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if exc.connection_invalidated:
+        retryable = True
+    elif isinstance(sqlstate, str):
+        # PostgreSQL: connection (08), rollback/serialization (40), resources (53),
+        # operator intervention such as a restart (57).
+        retryable = sqlstate[:2] in ("08", "40", "53", "57")
+    else:
+        retryable = any(word in first.lower() for word in _TRANSIENT_SQLITE)
+    return Unavailable(f"database error: {first}", code="db_unavailable", retryable=retryable)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     # Alembic is imported here, not at the top: only `init` migrates, and every other
@@ -133,6 +152,10 @@ class SqlUnitOfWork:
                 self._tx.rollback()
         finally:
             self._conn.close()
+        if isinstance(exc, DBAPIError):
+            # The driver's error never leaves the adapter: the services' own says
+            # whether a retry can help (a lock, a dropped connection) or not.
+            raise unavailable(exc) from exc
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,

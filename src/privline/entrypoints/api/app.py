@@ -5,9 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
 
-from privline.adapters.vault.exceptions import VaultError
 from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
 from privline.entrypoints.api import recordings, routes
@@ -38,16 +36,6 @@ def create_app(rt: Runtime) -> FastAPI:
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()]
         return JSONResponse(error_body("invalid_request", "; ".join(fields)), status_code=422)
-
-    @app.exception_handler(VaultError)
-    async def vault_error(_: Request, exc: VaultError) -> JSONResponse:
-        # Keys missing or unreadable, a blob gone: say so without detail, never audio.
-        return JSONResponse(error_body("vault_unavailable", exc.message), status_code=503)
-
-    @app.exception_handler(DBAPIError)
-    async def db_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        return JSONResponse(error_body("db_unavailable", "the database cannot be reached"),
-                            status_code=503)
 
     app.include_router(routes.router)
     app.include_router(recordings.router)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from privline.bootstrap import open_vault, utcnow
+from privline.bootstrap import utcnow
 from privline.entrypoints.api.deps import ActorDep, RuntimeDep
 from privline.services import recordings
 
@@ -52,7 +52,7 @@ def list_recordings(
             responses={200: {"content": {"audio/wav": {}}}})
 def play(recording_id: int, rt: RuntimeDep, actor: ActorDep, reason: str = Reason
          ) -> Response:
-    wav = recordings.play(rt.uow, actor, open_vault(rt.settings), recording_id,
+    wav = recordings.play(rt.uow, actor, rt.vault(), recording_id,
                           reason=reason, now=utcnow())
     return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
@@ -60,7 +60,7 @@ def play(recording_id: int, rt: RuntimeDep, actor: ActorDep, reason: str = Reaso
 @router.post("/{recording_id}/export", response_class=Response,
              responses={200: {"content": {"audio/wav": {}}}})
 def export(recording_id: int, body: ExportBody, rt: RuntimeDep, actor: ActorDep) -> Response:
-    result = recordings.export(rt.uow, actor, open_vault(rt.settings), recording_id,
+    result = recordings.export(rt.uow, actor, rt.vault(), recording_id,
                                reason=body.reason, basis_type=body.basis_type,
                                basis_reference=body.basis_reference,
                                recipient=body.recipient, now=utcnow())

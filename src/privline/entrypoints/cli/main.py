@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
-from privline.adapters.signing import KeyFileError
-from privline.adapters.vault.exceptions import VaultError
-from privline.bootstrap import NotInitialised
+from privline.bootstrap import StartupError
 from privline.domain.errors import DomainError
 
 # Each command module adds its commands to the one app when imported.
@@ -39,12 +36,8 @@ def main() -> None:
         fail(message)
     except (ServiceError, DomainError) as exc:
         fail(f"{exc.message} [{exc.code}]")
-    except (SettingsError, NotInitialised, KeyFileError) as exc:
+    except (StartupError, SettingsError) as exc:
         fail(str(exc))
-    except VaultError as exc:  # e.g. the master key file is missing or readable by others
-        fail(exc.message)
-    except DBAPIError as exc:
-        fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:

@@ -12,8 +12,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -21,14 +19,12 @@ from typing import Annotated, Any
 
 import typer
 
-from privline.adapters.vault.exceptions import VaultError
-from privline.bootstrap import Runtime, open_vault, utcnow
+from privline.bootstrap import Runtime, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
 from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
 from privline.entrypoints.cli.commands import user_app
 from privline.services import recordings, users, vault, vault_lifecycle
-from privline.services.vault_ports import Vault
 
 vault_app = typer.Typer(help="The encrypted recording vault.", no_args_is_help=True)
 recordings_app = typer.Typer(help="Investigators' access to recordings (always with a reason).",
@@ -40,19 +36,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 Reason = Annotated[str, typer.Option(help="Why (required; kept in the audit log).")]
 TokenFile = Annotated[Path | None, typer.Option(
     help="File holding your API token (or set PRIVLINE_TOKEN); default: the operator.")]
-
-
-@contextmanager
-def _vault_errors() -> Iterator[None]:
-    try:
-        yield
-    except VaultError as exc:
-        fail(exc.message)
-
-
-def _open(rt: Runtime) -> Vault:
-    with _vault_errors():
-        return open_vault(rt.settings)
 
 
 def _actor(rt: Runtime, token_file: Path | None) -> Actor:
@@ -81,7 +64,7 @@ def vault_ingest(
 ) -> None:
     """Move finished recordings from rtpengine's spool into the vault, with the guard."""
     rt = runtime()
-    v = _open(rt)
+    v = rt.vault()
     stop = {"now": False}
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -114,7 +97,7 @@ def vault_sweep(
 ) -> None:
     """Re-check stored recordings against the registry; reconcile blobs with the index."""
     rt = runtime()
-    report = vault.sweep(rt.uow, OPERATOR, _open(rt), now=utcnow(),
+    report = vault.sweep(rt.uow, OPERATOR, rt.vault(), now=utcnow(),
                          orphan_grace=timedelta(minutes=orphan_grace_minutes))
     if json_out:
         emit(report.as_json())
@@ -130,7 +113,7 @@ def vault_purge(json_out: Json = False) -> None:
     """Destroy recordings past retention, and quarantined ones past their review period
     (none under a legal hold)."""
     rt = runtime()
-    report = vault_lifecycle.purge_expired(rt.uow, OPERATOR, _open(rt), now=utcnow())
+    report = vault_lifecycle.purge_expired(rt.uow, OPERATOR, rt.vault(), now=utcnow())
     if json_out:
         emit(report.as_json())
     else:
@@ -143,7 +126,7 @@ def vault_destroy(recording: Annotated[int, typer.Option()], reason: Reason,
                   json_out: Json = False) -> None:
     """Destroy a quarantined recording whose review is done (crypto-shredding)."""
     rt = runtime()
-    done = vault_lifecycle.destroy_recording(rt.uow, OPERATOR, _open(rt), recording,
+    done = vault_lifecycle.destroy_recording(rt.uow, OPERATOR, rt.vault(), recording,
                                              reason=reason, now=utcnow())
     if json_out:
         emit({"id": done.id, "state": done.state.value,
@@ -263,7 +246,7 @@ def recordings_play(
 ) -> None:
     """Decrypt one recording to a WAV file (the access is audited first)."""
     rt = runtime()
-    wav = recordings.play(rt.uow, _actor(rt, token_file), _open(rt), recording_id,
+    wav = recordings.play(rt.uow, _actor(rt, token_file), rt.vault(), recording_id,
                           reason=reason, now=utcnow())
     _write(out, wav)
 
@@ -281,7 +264,7 @@ def recordings_export(
 ) -> None:
     """Disclose a recording outside the platform: needs a legal basis; ledgered."""
     rt = runtime()
-    done = recordings.export(rt.uow, _actor(rt, token_file), _open(rt), recording_id,
+    done = recordings.export(rt.uow, _actor(rt, token_file), rt.vault(), recording_id,
                              reason=reason, basis_type=basis_type, basis_reference=basis_ref,
                              recipient=recipient, now=utcnow())
     _write(out, done.wav)

@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy.exc import DBAPIError
 
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Kind, Source, Status
@@ -192,9 +191,6 @@ class WebRoute(APIRoute):
                 message = exc.message if exc.status < 500 else \
                     "The service is unavailable just now. Please try again shortly."
                 response = error_page(request, exc.status, message)
-            except DBAPIError:
-                response = error_page(request, 503, "The service is unavailable just now. "
-                                                    "Please try again shortly.")
             except Exception:
                 log.exception("web page failed: %s %s", request.method, request.url.path)
                 response = error_page(request, 500, "Something went wrong on our side. "
