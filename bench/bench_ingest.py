@@ -45,7 +45,7 @@ from privline.domain.rates import FacilityKind  # noqa: E402
 from privline.services import facilities  # noqa: E402
 from privline.services import vault as vault_service  # noqa: E402
 from privline.services.ports import UnitOfWork  # noqa: E402
-from privline.services.vault_ports import SpooledItem, Vault  # noqa: E402
+from privline.services.ports.vault import SpooledItem, Vault  # noqa: E402
 
 TARGET_MB_S = 100.0
 AT = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -40,8 +40,8 @@ from sqlalchemy import Engine, func, insert, select, text  # noqa: E402
 
 from privline.adapters.db import make_engine, migrate  # noqa: E402
 from privline.adapters.db import tables as t  # noqa: E402
-from privline.adapters.db import vault_tables as v  # noqa: E402
 from privline.adapters.db.engine import SqlUnitOfWork  # noqa: E402
+from privline.adapters.db.tables import vault as v  # noqa: E402
 from privline.domain.access import Role  # noqa: E402
 from privline.domain.model import Actor  # noqa: E402
 from privline.domain.registry import Status  # noqa: E402

@@ -23,7 +23,7 @@ from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
 from privline.entrypoints.web.session import load_or_create_secret, load_secret
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from privline.settings import Settings, SettingsError
 
 Clock = Callable[[], datetime]

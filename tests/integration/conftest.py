@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.integration.vault_support import make_vault
 
 

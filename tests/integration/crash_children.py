@@ -23,7 +23,7 @@ from privline.domain.access import Role
 from privline.domain.model import Actor, AuditEvent
 from privline.services import vault as vault_service
 from privline.services.ports import UnitOfWork
-from privline.services.vault_ports import Buffer, SpooledItem, Vault
+from privline.services.ports.vault import Buffer, SpooledItem, Vault
 
 CHECKPOINT_EVERY = 7
 INGESTER = Actor("ingest-worker", Role.SWITCH)

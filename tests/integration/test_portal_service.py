@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from privline.adapters.db import portal_tables as pt
+from privline.adapters.db.tables import portal as pt
 from privline.domain.registry import Kind, Source, Status
 from privline.services import portal, registry
 from privline.services.errors import Conflict, Forbidden, InvalidInput, NotFound

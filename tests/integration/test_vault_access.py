@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from privline.adapters.db import vault_tables as v
+from privline.adapters.db.tables import vault as v
 from privline.domain.model import Actor, Facility
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Status
@@ -18,7 +18,7 @@ from privline.services import facilities, recordings, registry, users, vault_lif
 from privline.services import vault as vault_service
 from privline.services.errors import Forbidden, InvalidInput, NotFound
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.conftest import ADMIN, AUDITOR, FAMILY_NUMBER, NOW, STAFF, World
 from tests.integration.vault_support import (
     LATER,

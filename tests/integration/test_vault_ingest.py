@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from privline.adapters.db import vault_tables as v
+from privline.adapters.db.tables import vault as v
 from privline.adapters.vault.crypto import WRAPPED_KEY_BYTES
 from privline.domain.model import Facility
 from privline.domain.policy import Mode
@@ -21,7 +21,7 @@ from privline.services import blocks, facilities, recordings, registry
 from privline.services import vault as vault_service
 from privline.services.errors import Forbidden
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.conftest import (
     ADMIN,
     ATTORNEY_NUMBER,

@@ -21,7 +21,7 @@ from privline.services import facilities, recordings, registry, vault_lifecycle
 from privline.services import vault as vault_service
 from privline.services.errors import Conflict, NotFound, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, STAFF, World
 from tests.integration.vault_support import (
     LATER,

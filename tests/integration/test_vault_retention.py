@@ -12,7 +12,7 @@ from privline.services import vault as vault_service
 from privline.services import vault_lifecycle
 from privline.services.errors import Forbidden, InvalidInput, NotFound
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.conftest import ADMIN, FAMILY_NUMBER, INVESTIGATOR, NOW, STAFF, World
 from tests.integration.vault_support import (
     LATER,

@@ -19,7 +19,7 @@ from privline.domain.model import Actor
 from privline.domain.policy import CallRequest, Mode
 from privline.services import calls
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.vault_ports import Vault
+from privline.services.ports.vault import Vault
 from tests.conftest import NOW, ROSA
 from tests.unit.vault.synth import two_party_call
 

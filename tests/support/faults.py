@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from privline.services.ports import RegistryUnavailable, UnitOfWork
+from privline.services.ports import UnitOfWork
+from privline.services.ports.registry import RegistryUnavailable
 
 
 class RegistryDown:

@@ -6,7 +6,7 @@ event (``registry.add``, ``registry.request``, ``registry.verify``, ``registry.r
 ``registry.expire``) naming the entry and its number, so replaying those events in
 chain order gives each entry's timeline. Directory imports change entries in batches
 whose audit events carry counts only; an entry no per-entry event names is judged from
-its row instead (see ``untracked`` in :mod:`privline.services.report_ports`).
+its row instead (see ``untracked`` in :mod:`privline.services.ports.compliance`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from privline.domain.rates import cap_in_force, charge_cents
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound
-from privline.services.ports import LedgerLine, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.accounts import LedgerLine
 
 _MAX_DEPOSIT_CENTS = 100_000_00
 

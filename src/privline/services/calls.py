@@ -19,7 +19,8 @@ from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, NotFound
 from privline.services.facilities import get_facility, pin_matches
-from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.registry import NewEntry, RegistryUnavailable
 
 
 def decide_call(

@@ -1,6 +1,6 @@
 """Statements of compliance: issue one, and check one against the data.
 
-Issuing reads everything in one snapshot (:mod:`privline.services.report_ports`),
+Issuing reads everything in one snapshot (:mod:`privline.services.ports.compliance`),
 assembles the figures, signs the canonical bytes with the audit log's Ed25519 key and
 audits the issue. Checking recomputes the statement from the data with the statement's
 own period, scope and ``as_of``, compares every figure, and checks that the audit log
@@ -44,8 +44,9 @@ from privline.domain.registry_history import (
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import InvalidInput, NotFound
-from privline.services.ports import Signer, UnitOfWorkFactory
-from privline.services.report_ports import ReportQueries, ReportReader
+from privline.services.ports import UnitOfWorkFactory
+from privline.services.ports.audit import Signer
+from privline.services.ports.compliance import ReportQueries, ReportReader
 
 CheckpointOk = Callable[[Checkpoint], bool]
 ISSUE_ACTION = "report.compliance"

@@ -20,7 +20,8 @@ from privline.domain.rates import cap_in_force
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound
-from privline.services.ports import LedgerLine, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.accounts import LedgerLine
 
 # OWASP's argon2id floor (19 MiB, 2 passes, 1 lane): about 20 ms on this hardware, where
 # argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) cost 200+ ms per call set-up on two

@@ -22,7 +22,8 @@ from privline.domain.numbers import to_e164
 from privline.domain.registry import Kind, Source, Status
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.ports import ImportedEntry, NewEntry, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.registry import ImportedEntry, NewEntry
 from privline.services.registry import DEFAULT_VALIDITY
 
 BATCH = 2000

@@ -28,7 +28,8 @@ from privline.domain.registry import Entry, Kind, Source, Status
 from privline.services import registry
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
-from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.registry import NewEntry, RegistryUnavailable
 
 # Who the audit log names for what the public portal does on a registrant's behalf.
 PORTAL_ACTOR = "public:portal"

@@ -27,9 +27,9 @@ from privline.services.access import check_allowed
 from privline.services.errors import InvalidInput, NotFound, Unavailable
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.vault import Vault, VaultIOError
 from privline.services.registry import normalize
 from privline.services.vault_lifecycle import text
-from privline.services.vault_ports import Vault, VaultIOError
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from privline.domain.registry import (
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
-from privline.services.ports import NewEntry, RegistryUnavailable, UnitOfWorkFactory
+from privline.services.ports import UnitOfWorkFactory
+from privline.services.ports.registry import NewEntry, RegistryUnavailable
 from privline.services.quarantine import quarantine_number
 
 _MAX_TEXT = 200

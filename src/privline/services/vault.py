@@ -41,14 +41,15 @@ from privline.domain.vault import (
 from privline.services import audit
 from privline.services.access import check_allowed
 from privline.services.errors import Unavailable
-from privline.services.ports import RegistryUnavailable, UnitOfWork, UnitOfWorkFactory
-from privline.services.quarantine import quarantine_number
-from privline.services.vault_ports import (
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.registry import RegistryUnavailable
+from privline.services.ports.vault import (
     DuplicateRecording,
     SpooledItem,
     Vault,
     VaultIOError,
 )
+from privline.services.quarantine import quarantine_number
 
 # A blob younger than this with no index row may belong to an ingest in progress.
 ORPHAN_GRACE = timedelta(hours=1)

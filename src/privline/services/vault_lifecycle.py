@@ -31,7 +31,7 @@ from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
-from privline.services.vault_ports import Vault, VaultIOError
+from privline.services.ports.vault import Vault, VaultIOError
 
 BATCH = 500
 

@@ -12,9 +12,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from privline.adapters.db import portal_repositories as portal_repos
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import vault_repositories as vault_repos
-from privline.services import ports, vault_ports
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import vault as vault_ports
+from privline.services.ports.accounts import AccountRepository
+from privline.services.ports.audit import AuditLog, Signer
+from privline.services.ports.calls import CallLog
+from privline.services.ports.facilities import (
+    BlockRepository,
+    FacilityRepository,
+    ResidentRepository,
+)
+from privline.services.ports.portal import PortalRepository
+from privline.services.ports.registry import RegistryRepository
+from privline.services.ports.users import UserRepository
 from privline.settings import Settings
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -92,15 +103,15 @@ def schema_ready(engine: Engine) -> bool:
 
 
 class SqlUnitOfWork:
-    facilities: ports.FacilityRepository
-    residents: ports.ResidentRepository
-    accounts: ports.AccountRepository
-    blocks: ports.BlockRepository
-    registry: ports.RegistryRepository
-    users: ports.UserRepository
-    audit: ports.AuditLog
-    calls: ports.CallLog
-    portal: ports.PortalRepository  # the professionals' portal
+    facilities: FacilityRepository
+    residents: ResidentRepository
+    accounts: AccountRepository
+    blocks: BlockRepository
+    registry: RegistryRepository
+    users: UserRepository
+    audit: AuditLog
+    calls: CallLog
+    portal: PortalRepository  # the professionals' portal
     # The recording vault.
     recordings: vault_ports.RecordingIndex
     incidents: vault_ports.IncidentLog
@@ -109,7 +120,7 @@ class SqlUnitOfWork:
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
 
-    def __init__(self, engine: Engine, signer: ports.Signer | None = None,
+    def __init__(self, engine: Engine, signer: Signer | None = None,
                  checkpoint_every: int = 1000) -> None:
         self._engine = engine
         self._signer = signer
@@ -159,7 +170,7 @@ class SqlUnitOfWork:
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,
-                     signer: ports.Signer | None = None) -> UnitOfWorkFactory:
+                     signer: Signer | None = None) -> UnitOfWorkFactory:
     bound = engine or make_engine(settings.database_url)
 
     def factory() -> UnitOfWork:

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select
 
-from privline.adapters.db import portal_tables as pt
 from privline.adapters.db import tables as t
+from privline.adapters.db.tables import portal as pt
 from privline.domain.registry import Kind, Status
-from privline.services.ports import RegisteredNumber
+from privline.services.ports.portal import RegisteredNumber
 
 
 class SqlPortal:

@@ -41,8 +41,8 @@ from sqlalchemy import (
 
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import tables as t
-from privline.adapters.db import vault_tables as v
-from privline.adapters.db.tables import UTCDateTime
+from privline.adapters.db.metadata import UTCDateTime
+from privline.adapters.db.tables import vault as v
 from privline.domain.audit_chain import ChainEntry, Checkpoint
 from privline.domain.compliance_figures import (
     CallGroup,
@@ -58,7 +58,7 @@ from privline.domain.compliance_figures import (
 from privline.domain.model import Facility
 from privline.domain.registry import Kind, Source
 from privline.domain.registry_history import AuditRow, EntryRow, Interval
-from privline.services.report_ports import ReportReader
+from privline.services.ports.compliance import ReportReader
 
 _temp = MetaData()
 rpt_protect = Table(
@@ -159,7 +159,7 @@ def _untracked_protected(i: int) -> str:
 
 
 class SqlReportQueries:
-    """The :class:`~privline.services.report_ports.ReportQueries` of one snapshot."""
+    """The :class:`~privline.services.ports.compliance.ReportQueries` of one snapshot."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -429,7 +429,7 @@ def open_report_reader(engine: Engine) -> Iterator[SqlReportQueries]:
 
 
 def report_reader(engine: Engine) -> ReportReader:
-    """A :data:`~privline.services.report_ports.ReportReader` on ``engine``."""
+    """A :data:`~privline.services.ports.compliance.ReportReader` on ``engine``."""
     return lambda: open_report_reader(engine)
 
 

@@ -25,13 +25,9 @@ from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, Us
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
-from privline.services.ports import (
-    ImportedEntry,
-    LedgerLine,
-    NewEntry,
-    RegistryUnavailable,
-    Signer,
-)
+from privline.services.ports.accounts import LedgerLine
+from privline.services.ports.audit import Signer
+from privline.services.ports.registry import ImportedEntry, NewEntry, RegistryUnavailable
 
 
 class _Repo:

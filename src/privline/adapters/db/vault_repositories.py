@@ -1,4 +1,4 @@
-"""SQL implementations of the vault's repositories (ports in services/vault_ports.py)."""
+"""SQL implementations of the vault's repositories (ports in services/ports/vault.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from privline.adapters.db import tables as t
-from privline.adapters.db import vault_tables as v
+from privline.adapters.db.tables import vault as v
 from privline.domain.audit_chain import canonical_json
 from privline.domain.registry import Status
 from privline.domain.vault import (
@@ -36,7 +36,7 @@ from privline.domain.vault import (
     RecordingState,
     VaultPolicy,
 )
-from privline.services.vault_ports import DuplicateRecording
+from privline.services.ports.vault import DuplicateRecording
 
 R = v.recordings.c
 _STORED, _QUARANTINED = RecordingState.STORED.value, RecordingState.QUARANTINED.value
@@ -309,7 +309,7 @@ class SqlVaultSettings(_Repo):
                 facility_id=facility_id, **values))
 
 
-U = v.user_facilities.c
+U = t.user_facilities.c
 
 
 class SqlUserFacilities(_Repo):
@@ -320,12 +320,12 @@ class SqlUserFacilities(_Repo):
     def grant(self, user_id: int, facility_id: str, at: datetime) -> bool:
         if facility_id in self.of(user_id):
             return False
-        self.conn.execute(insert(v.user_facilities).values(
+        self.conn.execute(insert(t.user_facilities).values(
             user_id=user_id, facility_id=facility_id, granted_at=at))
         return True
 
     def revoke(self, user_id: int, facility_id: str) -> bool:
-        result = self.conn.execute(delete(v.user_facilities).where(
+        result = self.conn.execute(delete(t.user_facilities).where(
             and_(U.user_id == user_id, U.facility_id == facility_id)))
         return bool(result.rowcount)
 

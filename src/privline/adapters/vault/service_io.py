@@ -1,4 +1,4 @@
-"""The vault adapter behind the services' ports (services/vault_ports.py).
+"""The vault adapter behind the services' ports (services/ports/vault.py).
 
 Each class wraps one part of the adapter and turns its errors into ``VaultIOError``,
 keeping ``retryable``: the ingest service leaves a recording in the spool on a retryable
@@ -17,7 +17,7 @@ from privline.adapters.vault.blobstore import FolderBlobStore, MemoryBlobStore
 from privline.adapters.vault.crypto import MasterKey, Sealer, unseal
 from privline.adapters.vault.exceptions import VaultError, retryable_oserror
 from privline.adapters.vault.spool import META_PREFIX, RecordingSpool, SpooledRecording
-from privline.services.vault_ports import (
+from privline.services.ports.vault import (
     Buffer,
     DecodedAudio,
     SealedAudio,

@@ -1,4 +1,4 @@
-"""The vault's tables, on the same metadata as :mod:`tables` (migration 0002 creates them).
+"""The vault's tables (migration 0002 creates them), on the one metadata.
 
 A ``recordings`` row is the index entry of one rtpengine recording. It keeps the wrapped
 data key (the blob itself lives in the blob store) until the recording is destroyed;
@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-from privline.adapters.db.tables import UTCDateTime, metadata
+from privline.adapters.db.metadata import UTCDateTime, metadata
 
 recordings = Table(
     "recordings", metadata,
@@ -104,12 +104,4 @@ facility_vault_settings = Table(
     Column("review_days", Integer, nullable=False),
     Column("retention_days", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# Which facilities' recordings a user may reach (investigators are scoped by this).
-user_facilities = Table(
-    "user_facilities", metadata,
-    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
-    Column("facility_id", String(64), ForeignKey("facilities.id"), primary_key=True),
-    Column("granted_at", UTCDateTime, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""Tables of the professionals' portal, on the same metadata as :mod:`tables`.
+"""Tables of the professionals' portal, on the one metadata (:mod:`privline.adapters.db.metadata`).
 
 A registration is what one professional submitted once; each number they gave is linked
 to the registry entry that now stands for it. Only the SHA-256 of the registrant's
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
-from privline.adapters.db.tables import UTCDateTime, metadata
+from privline.adapters.db.metadata import UTCDateTime, metadata
 
 portal_registrations = Table(
     "portal_registrations", metadata,

@@ -1,0 +1,28 @@
+"""Call records: each decision and the life of the call after it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from privline.domain.model import CallRecord, WarningPlayed
+from privline.domain.policy import Decision
+
+
+class CallLog(Protocol):
+    def add(
+        self,
+        at: datetime,
+        facility_id: str,
+        resident_id: str,
+        dialled: str,
+        private_requested: bool,
+        decision: Decision,
+        sip_call_id: str | None = None,
+    ) -> int: ...
+    def get(self, sip_call_id: str) -> CallRecord | None: ...
+    def update(self, call_id: int, **fields: object) -> None: ...
+    def add_warning(self, call_id: int, warning: WarningPlayed) -> None: ...
+    def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+             ) -> Sequence[CallRecord]: ...
