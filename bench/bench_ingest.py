@@ -39,7 +39,7 @@ from privline.adapters.db import make_engine, migrate  # noqa: E402
 from privline.adapters.db.engine import SqlUnitOfWork  # noqa: E402
 from privline.adapters.signing import Ed25519Signer  # noqa: E402
 from privline.adapters.vault import FolderBlobStore, MasterKey  # noqa: E402
-from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource  # noqa: E402
+from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource  # noqa: E402
 from privline.domain.model import Facility  # noqa: E402
 from privline.domain.rates import FacilityKind  # noqa: E402
 from privline.services import facilities  # noqa: E402

@@ -19,7 +19,7 @@ from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_
 from privline.adapters.signing import Ed25519Signer, KeyFileError
 from privline.adapters.vault import FolderBlobStore, MasterKey
 from privline.adapters.vault.exceptions import VaultError
-from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
+from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource
 from privline.entrypoints.web.session import load_or_create_secret, load_secret
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWorkFactory

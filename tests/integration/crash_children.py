@@ -18,7 +18,7 @@ from privline.adapters.db import make_engine
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import FolderBlobStore, MasterKey
-from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
+from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource
 from privline.domain.access import Role
 from privline.domain.model import Actor, AuditEvent
 from privline.services import vault as vault_service

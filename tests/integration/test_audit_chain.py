@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from privline.adapters.db import tables as t
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.signing import Ed25519Signer, verifies
-from privline.domain.audit_chain import Checkpoint, Verdict, checkpoint_message
+from privline.domain.audit_chain import ChainVerification, Checkpoint, checkpoint_message
 from privline.services import accounts, audit
 from privline.services.errors import Forbidden
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -33,7 +33,7 @@ def chained(engine: Engine, signer: Ed25519Signer) -> UnitOfWorkFactory:
     return factory
 
 
-def check(uow: UnitOfWorkFactory, signer: Ed25519Signer) -> Verdict:
+def check(uow: UnitOfWorkFactory, signer: Ed25519Signer) -> ChainVerification:
     def ok(cp: Checkpoint) -> bool:
         return verifies(signer.public, checkpoint_message(cp.seq, cp.hash), cp.signature)
     return audit.verify(uow, AUDITOR, ok)

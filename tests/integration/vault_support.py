@@ -13,7 +13,7 @@ from urllib.parse import quote
 from privline.adapters.vault import FolderBlobStore, MasterKey
 from privline.adapters.vault.decode import decode_recording
 from privline.adapters.vault.metadata import parse_metadata
-from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
+from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource
 from privline.domain.access import Role
 from privline.domain.model import Actor
 from privline.domain.policy import CallRequest, Mode

@@ -40,7 +40,7 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ChainVerification:
     ok: bool
     entries: int
     checkpoints: int
@@ -80,12 +80,12 @@ def verify_chain(
     entries: Iterable[ChainEntry],
     checkpoints: Iterable[Checkpoint],
     signature_ok: Callable[[Checkpoint], bool],
-) -> Verdict:
+) -> ChainVerification:
     """Walk the chain in ``seq`` order and report the first problem found."""
     pins = {c.seq: c for c in checkpoints}
     for cp in sorted(pins.values(), key=lambda c: c.seq):
         if not signature_ok(cp):
-            return Verdict(False, 0, len(pins), 0, GENESIS, cp.seq,
+            return ChainVerification(False, 0, len(pins), 0, GENESIS, cp.seq,
                            f"checkpoint at {cp.seq} has a bad signature")
     expected_seq, prev, count = 1, GENESIS, 0
     for entry in entries:
@@ -109,8 +109,9 @@ def verify_chain(
     if beyond:
         return _bad(count, pins, prev, last + 1,
                     f"chain ends at {last} but a checkpoint signs entry {min(beyond)}: truncated")
-    return Verdict(True, count, len(pins), last, prev)
+    return ChainVerification(True, count, len(pins), last, prev)
 
 
-def _bad(count: int, pins: dict[int, Checkpoint], prev: str, seq: int, why: str) -> Verdict:
-    return Verdict(False, count, len(pins), seq - 1, prev, seq, why)
+def _bad(count: int, pins: dict[int, Checkpoint], prev: str, seq: int, why: str
+         ) -> ChainVerification:
+    return ChainVerification(False, count, len(pins), seq - 1, prev, seq, why)

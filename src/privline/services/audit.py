@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from privline.domain.access import Action
-from privline.domain.audit_chain import Checkpoint, Verdict, verify_chain
+from privline.domain.audit_chain import ChainVerification, Checkpoint, verify_chain
 from privline.domain.model import Actor, AuditEvent
 from privline.services.access import check_allowed
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -35,7 +35,7 @@ def verify(
     uow_factory: UnitOfWorkFactory,
     actor: Actor,
     signature_ok: Callable[[Checkpoint], bool],
-) -> Verdict:
+) -> ChainVerification:
     """Recompute the whole chain and check every checkpoint's signature."""
     check_allowed(actor, Action.AUDIT_VERIFY)
     with uow_factory() as uow:

@@ -1,7 +1,7 @@
 """The ports the vault services need: the index (repositories in the unit of work) and
 the I/O around it (rtpengine's spool, the key ring, the blob store).
 
-The I/O adapters live in :mod:`privline.adapters.vault.service_io`; they turn the
+The I/O adapters live in :mod:`privline.adapters.vault.storage`; they turn the
 adapter's own errors into :class:`VaultIOError`, which says whether a retry can help.
 """
 
@@ -184,7 +184,7 @@ class Keyring(Protocol):
     def unseal(self, blob: Buffer, wrapped_key: bytes, binding: str) -> bytes: ...
 
 
-class BlobStore(Protocol):
+class SealedBlobs(Protocol):
     def put(self, blob_id: str, data: Buffer) -> None: ...
     def get(self, blob_id: str) -> bytes: ...
     def delete(self, blob_id: str) -> bool: ...
@@ -199,4 +199,4 @@ class BlobStore(Protocol):
 class Vault:
     source: RecordingSource
     keys: Keyring
-    blobs: BlobStore
+    blobs: SealedBlobs

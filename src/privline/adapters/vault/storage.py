@@ -140,7 +140,7 @@ class MasterKeyring:
 
 
 class Blobs:
-    """A FolderBlobStore (or the in-memory fake) as the services' BlobStore."""
+    """A FolderBlobStore (or the in-memory fake) as the services' SealedBlobs."""
 
     def __init__(self, store: FolderBlobStore | MemoryBlobStore) -> None:
         self.store = store
