@@ -20,7 +20,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from privline.adapters.imports.nppes_layout import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the layouts
+
+from tests.support.nppes_layout import (  # noqa: E402
     NPPES_MAIN_HEADER_V2,
     NPPES_PRACTICE_LOCATION_HEADER,
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from privline.adapters.imports.nppes_layout import (
+from tests.support.nppes_layout import (
     NPPES_MAIN_HEADER_V2,
     NPPES_PRACTICE_LOCATION_HEADER,
 )

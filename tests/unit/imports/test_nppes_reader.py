@@ -23,8 +23,8 @@ from privline.adapters.imports import (
     open_nppes,
 )
 from privline.adapters.imports.nppes import nanp_digits, valid_npi
-from privline.adapters.imports.nppes_layout import NPPES_MAIN_HEADER_V1, NPPES_MAIN_HEADER_V2
 from privline.domain.registry import Kind
+from tests.support.nppes_layout import NPPES_MAIN_HEADER_V1, NPPES_MAIN_HEADER_V2
 
 from .files import (
     ALICE_NPI,
