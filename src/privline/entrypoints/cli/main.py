@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.signing import KeyFileError
 from privline.adapters.vault.exceptions import VaultError
-from privline.bootstrap import NotInitialised
+from privline.bootstrap import ExposedFiles, NotInitialised
 from privline.domain.errors import DomainError
 
 # Each command module adds its commands to the one app when imported.
@@ -39,7 +39,7 @@ def main() -> None:
         fail(message)
     except (ServiceError, DomainError) as exc:
         fail(f"{exc.message} [{exc.code}]")
-    except (SettingsError, NotInitialised, KeyFileError) as exc:
+    except (SettingsError, NotInitialised, ExposedFiles, KeyFileError) as exc:
         fail(str(exc))
     except VaultError as exc:  # e.g. the master key file is missing or readable by others
         fail(exc.message)
