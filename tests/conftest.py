@@ -85,8 +85,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
         target = tmp_path / "home" / "privline.db"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy(sqlite_template, target)
+        target.chmod(0o600)  # as `privline init` leaves it: bootstrap refuses others' access
         return f"sqlite:///{target}"
     engine: Engine = request.getfixturevalue("pg_engine")
     _truncate(engine)

@@ -9,9 +9,12 @@ or reads the environment.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -37,6 +40,10 @@ class StartupError(Exception):
 
 class NotInitialised(StartupError):
     """privline init has not run against this home or database."""
+
+
+class ExposedFiles(StartupError):
+    """PRIVLINE_HOME or the SQLite database (with its -wal/-shm) is open to others."""
 
 
 def utcnow() -> datetime:
@@ -78,6 +85,33 @@ def open_vault(settings: Settings) -> Vault:
     )
 
 
+def _private_paths(settings: Settings) -> list[Path]:
+    paths = [settings.home]
+    if settings.uses_sqlite and (db := settings.sqlite_path) is not None:
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    return paths
+
+
+def _make_private(settings: Settings) -> None:
+    """`privline init` tightens a home and database made before this rule (or by hand)."""
+    for path in _private_paths(settings):
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def _refuse_exposed(settings: Settings) -> None:
+    # As for the key files: refuse to start rather than serve from files others can read.
+    for path in _private_paths(settings):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            raise ExposedFiles(f"{path} is mode {mode:04o}, open to other users; "
+                               f"chmod {'700' if path.is_dir() else '600'} it "
+                               "(or run `privline init`)")
+
+
 def bootstrap(settings: Settings | None = None, *, create: bool = False,
               clock: Clock = utcnow) -> Runtime:
     """Open the store; with ``create``, make PRIVLINE_HOME, migrate the schema and make
@@ -91,9 +125,15 @@ def bootstrap(settings: Settings | None = None, *, create: bool = False,
 
 
 def _bootstrap(settings: Settings, create: bool, clock: Clock) -> Runtime:
+    # Everything this process creates (the database, its WAL and SHM, keys, blobs,
+    # exports) is the service user's alone: the database holds token and PIN hashes,
+    # registrants' emails and call metadata.
+    os.umask(0o077)
     if create:
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    elif settings.uses_sqlite and not settings.database_path_exists():
+        _make_private(settings)
+    _refuse_exposed(settings)
+    if not create and settings.uses_sqlite and not settings.database_path_exists():
         raise NotInitialised(f"no privline data in {settings.home}; run `privline init`")
     engine = make_engine(settings.database_url)
     if create:

@@ -69,6 +69,12 @@ class Settings:
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file; None for PostgreSQL or an in-memory database."""
+        path = self.database_url.split(":///", 1)[-1]
+        return Path(path) if self.uses_sqlite and path != ":memory:" else None
+
     def database_path_exists(self) -> bool:
         """For SQLite URLs: whether the database file exists already."""
         path = self.database_url.split(":///", 1)[-1]

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from privline.adapters.db import tables as t
+from privline.domain.money import MAX_CENTS
 from privline.services import accounts
 from privline.services.errors import Conflict, InvalidInput
 from privline.services.ports import UnitOfWorkFactory
@@ -71,14 +72,23 @@ def test_a_charge_never_takes_an_account_below_zero(uow: UnitOfWorkFactory, worl
     assert cents == 2000 and balance(uow) == 0
 
 
-@pytest.mark.parametrize("amount", ["-1", "0.001", "abc", "NaN", "Infinity", "1e3x"])
-def test_bad_amounts_are_refused(amount: str) -> None:
+def test_a_deposit_that_would_take_a_balance_past_the_one_bound_is_refused_and_not_written(
+        uow: UnitOfWorkFactory, world: World) -> None:
+    accounts.deposit(uow, STAFF, resident_id=ROSA, amount_cents=MAX_CENTS - 2000, now=NOW)
+    with pytest.raises(InvalidInput) as refused:
+        accounts.deposit(uow, STAFF, resident_id=ROSA, amount_cents=1, now=NOW)
+    assert refused.value.code == "invalid_amount"
+    assert balance(uow) == MAX_CENTS
     with pytest.raises(InvalidInput):
-        accounts.parse_usd(amount)
+        accounts.deposit(uow, STAFF, resident_id=ROSA, amount_cents=2**63, now=NOW)
 
 
-def test_parse_usd_is_exact() -> None:
-    assert accounts.parse_usd("$12.50") == 1250 and accounts.parse_usd("0.10") == 10
+def test_a_refund_reason_follows_the_one_free_text_rule(uow: UnitOfWorkFactory, world: World
+                                                        ) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        accounts.refund_call(uow, STAFF, resident_id=ROSA, call_id="c1",
+                             reason="dropped\u202e", now=NOW)
+    assert refused.value.code == "reason_required"
 
 
 def test_concurrent_deposits_and_charges_keep_the_ledger_and_balance_equal(

@@ -63,6 +63,8 @@ def test_duplicate_live_entry_is_a_conflict_and_writes_nothing(
     ("kind", "astrologer", "invalid_kind"),
     ("holder", "   ", "invalid_name"),
     ("credential", "x" * 300, "invalid_credential"),
+    ("holder", "Ada Counsel\u202e", "invalid_name"),  # a right-to-left override
+    ("credential", "NY-1\u2066", "invalid_credential"),  # a directional isolate
 ])
 def test_bad_input_is_refused_with_a_code_and_nothing_written(
         uow: UnitOfWorkFactory, field: str, value: str, code: str) -> None:

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from privline.domain.access import Action
 from privline.domain.errors import NoRateCap
 from privline.domain.model import Actor
+from privline.domain.money import MAX_CENTS, check_cents
 from privline.domain.rates import cap_in_force, charge_cents
+from privline.domain.text import free_text
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import Conflict, InvalidInput, NotFound
+from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.accounts import LedgerLine
-
-_MAX_DEPOSIT_CENTS = 100_000_00
-
-
-def parse_usd(text: str) -> int:
-    """``"12.50"`` -> 1250 cents. Refuses fractions of a cent, negatives and junk."""
-    try:
-        amount = Decimal(text.strip().lstrip("$"))
-    except InvalidOperation as exc:
-        raise InvalidInput(f"not an amount of dollars: {text!r}", code="invalid_amount") from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(f"not an amount of dollars: {text!r}", code="invalid_amount")
-    return int(amount * 100)
 
 
 def deposit(
@@ -40,12 +29,16 @@ def deposit(
 ) -> int:
     """Credit a resident's account; returns the new balance in cents."""
     check_allowed(actor, Action.ACCOUNT_WRITE)
-    if not 0 < amount_cents <= _MAX_DEPOSIT_CENTS:
-        raise InvalidInput("deposit must be positive and at most $100,000", code="invalid_amount")
+    if not 0 < checked(check_cents, amount_cents):
+        raise InvalidInput("a deposit must be more than $0", code="invalid_amount")
+    memo = checked(free_text, "memo", memo, required=False)
     with uow_factory() as uow:
         if uow.residents.get(resident_id) is None:
             raise NotFound(f"no resident {resident_id}", code="resident_not_found")
         balance = uow.accounts.post(LedgerLine(resident_id, "deposit", amount_cents, now, memo))
+        if balance > MAX_CENTS:  # rolled back: one bound for amounts and balances alike
+            raise InvalidInput(f"a balance is at most ${MAX_CENTS // 100:,}",
+                               code="invalid_amount")
         audit.record(uow, actor, "account.deposit", f"resident:{resident_id}", now,
                      amount_cents=amount_cents, balance_cents=balance)
         uow.commit()
@@ -124,8 +117,7 @@ def refund_call(
 ) -> int:
     """Give back what a call cost (e.g. a dropped call); returns the cents refunded."""
     check_allowed(actor, Action.ACCOUNT_WRITE)
-    if not reason.strip():
-        raise InvalidInput("a refund needs a reason", code="reason_required")
+    reason = checked(free_text, "reason", reason, code="reason_required")
     with uow_factory() as uow:
         charged = -uow.accounts.charged_for(call_id)
         if charged <= 0:

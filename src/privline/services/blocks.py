@@ -8,9 +8,10 @@ from privline.domain.access import Action
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
+from privline.domain.text import free_text
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import InvalidInput, NotFound
+from privline.services.errors import InvalidInput, NotFound, checked
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWorkFactory
 
@@ -31,6 +32,7 @@ def block_number(
     (the policy checks privilege before blocks).
     """
     check_allowed(actor, Action.RESIDENT_WRITE)
+    reason = checked(free_text, "reason", reason)
     with uow_factory() as uow:
         facility = get_facility(uow, facility_id)
         try:

@@ -16,7 +16,13 @@ Adapters raise these (never their driver's own errors), so each entrypoint maps
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from privline.domain.errors import DomainError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ServiceError(Exception):
@@ -64,3 +70,11 @@ class Unavailable(ServiceError):
                  **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.retryable = retryable
+
+def checked(parse: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a domain parser on a user's value (free text, money, a PIN, an id): its
+    DomainError becomes InvalidInput with the same code, as every service raises."""
+    try:
+        return parse(*args, **kwargs)
+    except DomainError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from exc

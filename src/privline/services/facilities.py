@@ -15,11 +15,13 @@ from privline.domain.model import (
     Facility,
     Resident,
 )
+from privline.domain.money import check_cents
 from privline.domain.numbers import valid_region
 from privline.domain.rates import cap_in_force
+from privline.domain.text import ascii_id, free_text, parse_pin
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import Conflict, InvalidInput, NotFound
+from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.accounts import LedgerLine
 
@@ -45,14 +47,14 @@ def add_facility(
 
 
 def _validate_facility(facility: Facility, now: datetime) -> None:
-    if not facility.id or not facility.id.replace("-", "").replace("_", "").isalnum():
-        raise InvalidInput("facility id must be letters, digits, - or _", code="invalid_id")
-    if not facility.name.strip():
-        raise InvalidInput("facility name is empty", code="invalid_name")
-    if facility.adp < 0:
-        raise InvalidInput("average daily population cannot be negative", code="invalid_adp")
-    if facility.max_call_minutes < 1 or facility.reminder_interval_s < 30:
-        raise InvalidInput("call limit or reminder interval too small", code="invalid_limits")
+    checked(ascii_id, "id", facility.id)
+    checked(free_text, "name", facility.name, limit=200)
+    if not 0 <= facility.adp <= 10_000_000:
+        raise InvalidInput("average daily population is 0 to 10,000,000", code="invalid_adp")
+    if not (1 <= facility.max_call_minutes <= 1440 and 30 <= facility.reminder_interval_s
+            <= 86_400):
+        raise InvalidInput("call limit (1 to 1440 minutes) or reminder interval (30 s to a "
+                           "day) out of range", code="invalid_limits")
     for cidr in facility.phones:
         try:
             ipaddress.ip_network(cidr)
@@ -93,12 +95,9 @@ def add_resident(
     now: datetime,
 ) -> Resident:
     check_allowed(actor, Action.RESIDENT_WRITE)
-    if not resident_id or not resident_id.replace("-", "").replace("_", "").isalnum():
-        raise InvalidInput("resident id must be letters, digits, - or _", code="invalid_id")
-    if opening_balance_cents < 0:
-        raise InvalidInput("opening balance cannot be negative", code="invalid_amount")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        raise InvalidInput("PIN must be 4 to 12 digits", code="invalid_pin")
+    checked(ascii_id, "id", resident_id)
+    checked(check_cents, opening_balance_cents)
+    checked(parse_pin, pin)
     resident = Resident(resident_id, facility_id, _hasher.hash(pin))
     with uow_factory() as uow:
         get_facility(uow, facility_id)

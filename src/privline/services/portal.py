@@ -25,6 +25,7 @@ from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, AuditEvent
 from privline.domain.numbers import to_e164
 from privline.domain.registry import Entry, Kind, Source, Status
+from privline.domain.text import text_problem
 from privline.services import registry
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
@@ -152,9 +153,9 @@ def _audit(uow: UnitOfWork, now: datetime, action: str, subject: str, **details:
 
 def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:
     errors: dict[str, str] = {}
-    name = _text(form.name, _MAX_TEXT, "Give your name", errors, "name")
-    credential = _text(form.credential, _MAX_TEXT, "Give your bar number, NPI or other "
-                       "credential", errors, "credential")
+    name = _field(errors, "name", form.name, limit=_MAX_TEXT, missing="Give your name")
+    credential = _field(errors, "credential", form.credential, limit=_MAX_TEXT,
+                          missing="Give your bar number, NPI or other credential")
     kind = None
     try:
         kind = Kind(form.profession)
@@ -181,7 +182,8 @@ def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:
     email = form.email.strip()
     if not email:
         errors["email"] = "Give an email address"
-    elif len(email) > _MAX_EMAIL or not _EMAIL.match(email) or not email.isprintable():
+    elif (len(email) > _MAX_EMAIL or not _EMAIL.match(email)
+          or text_problem(email, limit=_MAX_EMAIL) is not None):
         errors["email"] = "Not a valid email address"
     if errors or kind is None:
         raise InvalidInput("the registration has errors", code="invalid_registration",
@@ -189,14 +191,14 @@ def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:
     return name, kind, credential, numbers, email
 
 
-def _text(value: str, limit: int, missing: str, errors: dict[str, str], field: str) -> str:
+def _field(errors: dict[str, str], field: str, value: str, *, limit: int,
+             missing: str | None = None) -> str:
+    """The one free-text rule (domain.text) as a form's field message; ``missing`` is
+    what to say when a required field is empty (None: the field is optional)."""
     value = value.strip()
-    if not value:
-        errors[field] = missing
-    elif len(value) > limit:
-        errors[field] = f"At most {limit} characters"
-    elif not value.isprintable():
-        errors[field] = "Use printable characters only"
+    problem = text_problem(value, limit=limit, required=missing is not None)
+    if problem is not None:
+        errors[field] = missing if missing is not None and not value else problem
     return value
 
 
@@ -283,7 +285,7 @@ def approve(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *, kind
     errors: dict[str, str] = {}
     if kind not in {k.value for k in PROFESSIONS}:
         errors["kind"] = "Choose the profession before approving"
-    note = _note(note, errors, "note", required=False)
+    note = _field(errors, "note", note, limit=_MAX_NOTE)
     if errors:
         raise InvalidInput("the approval has errors", code="invalid_review", fields=errors)
     return registry.change_status(uow_factory, actor, entry_id, Status.VERIFIED, now=now,
@@ -296,7 +298,7 @@ def reject(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *, reaso
     """Revoke a pending entry; the reason is required and audited."""
     check_allowed(actor, Action.REGISTRY_WRITE)
     errors: dict[str, str] = {}
-    reason = _note(reason, errors, "reason", required=True)
+    reason = _field(errors, "reason", reason, limit=_MAX_NOTE, missing="Give a reason")
     if errors:
         raise InvalidInput("the rejection has errors", code="invalid_review", fields=errors)
     return registry.change_status(uow_factory, actor, entry_id, Status.REVOKED, now=now,
@@ -308,7 +310,7 @@ def confirm_expiry(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, 
     """Mark a lapsed verification expired: only now does it stop protecting the number."""
     check_allowed(actor, Action.REGISTRY_WRITE)
     errors: dict[str, str] = {}
-    note = _note(note, errors, "note", required=False)
+    note = _field(errors, "note", note, limit=_MAX_NOTE)
     if errors:
         raise InvalidInput("the confirmation has errors", code="invalid_review", fields=errors)
 
@@ -330,14 +332,3 @@ def _still(expected: Status) -> registry.Guard:
             raise Conflict(f"entry {entry.id} is {entry.status.value} now; it was reviewed "
                            "already", code="already_reviewed", status=entry.status.value)
     return guard
-
-
-def _note(value: str, errors: dict[str, str], field: str, *, required: bool) -> str:
-    value = value.strip()
-    if required and not value:
-        errors[field] = "Give a reason"
-    elif len(value) > _MAX_NOTE:
-        errors[field] = f"At most {_MAX_NOTE} characters"
-    elif value and not value.isprintable():
-        errors[field] = "Use printable characters only"
-    return value

@@ -23,9 +23,10 @@ from privline.domain.registry import (
     can_transition,
     privilege_at,
 )
+from privline.domain.text import free_text
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable, checked
 from privline.services.ports import UnitOfWorkFactory
 from privline.services.ports.registry import NewEntry, RegistryUnavailable
 from privline.services.quarantine import quarantine_number
@@ -76,7 +77,8 @@ def add_entry(
 ) -> Entry:
     check_allowed(actor, Action.REGISTRY_WRITE)
     e164, parsed_kind = normalize(number), parse_kind(kind)
-    holder, credential = _text("name", holder), _text("credential", credential)
+    holder = checked(free_text, "name", holder, limit=_MAX_TEXT)
+    credential = checked(free_text, "credential", credential, limit=_MAX_TEXT)
     status = Status.VERIFIED if verified else Status.PENDING
     if verified and parsed_kind is Kind.UNSPECIFIED:
         raise InvalidInput("a verified entry needs its kind", code="kind_required")
@@ -96,14 +98,6 @@ def add_entry(
             quarantine_number(uow, actor, e164, now, cause=f"registry:{entry.id}")
         uow.commit()
     return entry
-
-
-def _text(field: str, value: str) -> str:
-    value = value.strip()
-    if not value or len(value) > _MAX_TEXT or any(ord(c) < 32 for c in value):
-        raise InvalidInput(f"{field} must be 1 to {_MAX_TEXT} printable characters",
-                           code=f"invalid_{field}")
-    return value
 
 
 def change_status(
@@ -126,6 +120,7 @@ def change_status(
     (a reviewer acting on a stale page must not undo a colleague's decision).
     """
     check_allowed(actor, Action.REGISTRY_WRITE)
+    note = checked(free_text, "note", note, required=False)
     with uow_factory() as uow:
         entry = uow.registry.get(entry_id)
         if entry is None:

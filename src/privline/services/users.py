@@ -8,9 +8,10 @@ from datetime import datetime
 
 from privline.domain.access import Action, Role
 from privline.domain.model import Actor, User
+from privline.domain.text import free_text
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import InvalidInput, Unauthenticated
+from privline.services.errors import InvalidInput, Unauthenticated, checked
 from privline.services.ports import UnitOfWorkFactory
 
 
@@ -28,9 +29,7 @@ def add_user(
     except ValueError as exc:
         roles = ", ".join(r.value for r in Role)
         raise InvalidInput(f"unknown role {role!r}; one of {roles}", code="invalid_role") from exc
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("user name must be 1 to 100 characters", code="invalid_name")
+    name = checked(free_text, "name", name, limit=100)
     token = "pl_" + secrets.token_urlsafe(32)
     with uow_factory() as uow:
         user = uow.users.add(name, parsed, _digest(token), now)

@@ -17,6 +17,7 @@ from typing import Any
 
 from privline.domain.access import Action
 from privline.domain.model import Actor
+from privline.domain.text import free_text
 from privline.domain.vault import (
     MAX_REASON,
     DestroyReason,
@@ -28,7 +29,7 @@ from privline.domain.vault import (
 )
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import Conflict, InvalidInput, NotFound
+from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.vault import Vault, VaultIOError
@@ -37,12 +38,9 @@ BATCH = 500
 
 
 def text(field_name: str, value: str, *, limit: int = MAX_REASON) -> str:
-    """A required free-text field (a reason, a basis): printable, 1 to ``limit`` chars."""
-    value = value.strip()
-    if not value or len(value) > limit or any(ord(c) < 32 for c in value):
-        raise InvalidInput(f"{field_name} is required: 1 to {limit} printable characters",
-                           code=f"{field_name.replace(' ', '_')}_required")
-    return value
+    """A required free-text field (a reason, a basis), under the one rule."""
+    return checked(free_text, field_name, value, limit=limit,
+                     code=field_name.replace(" ", "_") + "_required")
 
 
 @dataclass

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
 from privline.bootstrap import utcnow
 from privline.domain.model import Facility
+from privline.domain.money import parse_rate, parse_usd
 from privline.domain.policy import CallRequest, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Status
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.cli.app import OPERATOR, app, emit, runtime
 from privline.entrypoints.demo import load_demo
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
 from privline.services import accounts, blocks, calls, facilities, registry, users
@@ -75,7 +75,7 @@ def facility_add(
         id=id, name=name, kind=kind, adp=adp, region=region.upper(),
         outside_prefix=outside_prefix or None, international_prefix=international_prefix,
         unknown_privilege=unknown_privilege, private_calls_free=not paid_private_calls,
-        rate_per_minute=_decimal(rate) if rate is not None else None,
+        rate_per_minute=parse_rate(rate) if rate is not None else None,
         max_call_minutes=max_minutes, reminder_interval_s=reminder_interval,
         phones=tuple(p.strip() for p in phones.split(",") if p.strip()),
     )
@@ -84,16 +84,6 @@ def facility_add(
         emit({"id": facility.id, "name": facility.name})
     else:
         typer.echo(f"facility {facility.id} added")
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        fail(f"not a decimal amount: {text!r}")
-    if not value.is_finite():
-        fail(f"not a decimal amount: {text!r}")
-    return value
 
 
 @resident_app.command("add")
@@ -105,7 +95,7 @@ def resident_add(
     json_out: Json = False,
 ) -> None:
     """Add a resident with a PIN and an opening balance."""
-    cents = accounts.parse_usd(balance)
+    cents = parse_usd(balance)
     facilities.add_resident(runtime().uow, OPERATOR, facility_id=facility, resident_id=id,
                             pin=pin, opening_balance_cents=cents, now=utcnow())
     if json_out:
@@ -122,7 +112,7 @@ def account_deposit(
 ) -> None:
     """Add money to a resident's prepaid account (no fee, ever)."""
     balance = accounts.deposit(runtime().uow, OPERATOR, resident_id=resident,
-                               amount_cents=accounts.parse_usd(amount), now=utcnow())
+                               amount_cents=parse_usd(amount), now=utcnow())
     if json_out:
         emit({"resident": resident, "balance_cents": balance})
     else:
