@@ -1,0 +1,54 @@
+"""The kinds of audit event, named once.
+
+The services that write an event and the compliance code that reads the log back use
+these names, so a renamed or misspelt action cannot silently drop out of a statement.
+Values are stable: they are stored in the hash-chained log and covered by its signatures.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # Facilities, residents, contact rules, accounts.
+    FACILITY_ADD = "facility.add"
+    RESIDENT_ADD = "resident.add"
+    BLOCK_ADD = "block.add"
+    ACCOUNT_DEPOSIT = "account.deposit"
+    ACCOUNT_CHARGE = "account.charge"
+    ACCOUNT_REFUND = "account.refund"
+    # The registry of privileged numbers.
+    REGISTRY_ADD = "registry.add"
+    REGISTRY_REQUEST = "registry.request"
+    REGISTRY_VERIFY = "registry.verify"
+    REGISTRY_REVOKE = "registry.revoke"
+    REGISTRY_EXPIRE = "registry.expire"
+    REGISTRY_IMPORT = "registry.import"
+    REGISTRY_IMPORT_START = "registry.import.start"
+    REGISTRY_IMPORT_BATCH = "registry.import.batch"
+    # Calls.
+    CALL_DECIDE = "call.decide"
+    CALL_ANSWER = "call.answer"
+    CALL_WARNING = "call.warning"
+    CALL_FAULT = "call.fault"
+    CALL_END = "call.end"
+    # Operators.
+    USER_ADD = "user.add"
+    USER_GRANT_FACILITY = "user.grant_facility"
+    USER_REVOKE_FACILITY = "user.revoke_facility"
+    # The recording vault and access to recordings.
+    RECORDING_STORE = "recording.store"
+    RECORDING_DESTROY_ON_ARRIVAL = "recording.destroy_on_arrival"
+    RECORDING_HOLD_BACK = "recording.hold_back"
+    RECORDING_QUARANTINE = "recording.quarantine"
+    RECORDING_HOLD = "recording.hold"
+    RECORDING_RELEASE_HOLD = "recording.release_hold"
+    RECORDING_DESTROY = "recording.destroy"
+    RECORDING_LIST = "recording.list"
+    RECORDING_PLAY = "recording.play"
+    RECORDING_EXPORT = "recording.export"
+    VAULT_RECONCILE = "vault.reconcile"
+    VAULT_SETTINGS = "vault.settings"
+    # Compliance statements.
+    REPORT_COMPLIANCE = "report.compliance"
