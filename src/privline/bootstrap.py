@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
+from privline.adapters.pin_key import PinKeyring
 from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import FolderBlobStore, MasterKey
 from privline.adapters.vault.service_io import Blobs, MasterKeyring, SpoolSource
@@ -81,10 +82,14 @@ def bootstrap(settings: Settings | None = None, *, create: bool = False,
         signer = Ed25519Signer.load_or_create(settings.signing_key_path)
         MasterKey.load_or_create(settings.master_key_path)  # the vault's, mode 0600
         web_secret: bytes | None = load_or_create_secret(settings.web_secret_path)
+        pins = PinKeyring.load_or_create(settings.pin_key_path)
     else:
         if not schema_ready(engine):
             raise NotInitialised("the database has no privline schema; run `privline init`")
         signer = Ed25519Signer.load(settings.signing_key_path)
         web_secret = load_secret(settings.web_secret_path)
-    return Runtime(settings, make_uow_factory(settings, engine, signer), signer, web_secret,
-                   engine, clock)
+        # Every process that sets or checks a PIN needs the key; refused like the others
+        # (KeyFileError) when missing or readable by others.
+        pins = PinKeyring.load(settings.pin_key_path)
+    return Runtime(settings, make_uow_factory(settings, engine, signer, pins), signer,
+                   web_secret, engine, clock)

@@ -65,8 +65,20 @@ class FacilityRepository(Protocol):
     def list(self) -> Sequence[Facility]: ...
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A resident with their facility and balance: what a call decision reads first."""
+
+    resident: Resident
+    facility: Facility
+    balance_cents: int
+
+
 class ResidentRepository(Protocol):
     def get(self, resident_id: str) -> Resident | None: ...
+    def caller(self, resident_id: str) -> Caller | None:
+        """The resident, their facility and balance in one read; None: no such resident."""
+        ...
     def add(self, resident: Resident, at: datetime) -> None: ...
     def save(self, resident: Resident) -> None: ...
 
@@ -135,6 +147,16 @@ class Signer(Protocol):
     def sign(self, message: bytes) -> bytes: ...
 
 
+class PinKeyring(Protocol):
+    """The secret keys resident PINs are hashed with, held outside the database."""
+
+    current_id: str
+
+    def mac(self, key_id: str, message: bytes) -> bytes | None:
+        """HMAC-SHA-256 under the key ``key_id``; None when the ring has no such key."""
+        ...
+
+
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> int: ...
     def checkpoint(self, at: datetime) -> Checkpoint | None: ...
@@ -153,7 +175,9 @@ class CallLog(Protocol):
         private_requested: bool,
         decision: Decision,
         sip_call_id: str | None = None,
-    ) -> int: ...
+    ) -> int | None:
+        """The new record's id; None (nothing written) when ``sip_call_id`` has one."""
+        ...
     def get(self, sip_call_id: str) -> CallRecord | None: ...
     def update(self, call_id: int, **fields: object) -> None: ...
     def add_warning(self, call_id: int, warning: WarningPlayed) -> None: ...
@@ -202,6 +226,7 @@ class UnitOfWork(Protocol):
     disclosures: vault_ports.DisclosureLedger
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
+    pins: PinKeyring | None  # None: no PIN key configured, so no PIN can be set or checked
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from privline.adapters.db import portal_repositories as portal_repos
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import vault_repositories as vault_repos
+from privline.adapters.pin_key import PinKeyring
 from privline.services import ports, vault_ports
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -46,10 +49,15 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # with "database is locked" without waiting when another writer got in first.
     # --- compliance reports: a read-only snapshot (report_queries.py) begins deferred,
     # so a long report never holds the write lock the call path needs.
-    if conn.get_execution_options().get("privline_snapshot"):
-        conn.exec_driver_sql("BEGIN")
-        return
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    begin = "BEGIN" if conn.get_execution_options().get("privline_snapshot") else \
+        "BEGIN IMMEDIATE"
+    # Straight on the driver: this runs for every unit of work, call decisions included,
+    # and SQLAlchemy's statement machinery would cost more than the BEGIN itself.
+    dbapi = conn.connection.driver_connection
+    try:
+        dbapi.execute(begin)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(begin, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 def migrate(engine: Engine) -> None:
@@ -86,12 +94,14 @@ class SqlUnitOfWork:
     disclosures: vault_ports.DisclosureLedger
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
+    pins: ports.PinKeyring | None
 
     def __init__(self, engine: Engine, signer: ports.Signer | None = None,
-                 checkpoint_every: int = 1000) -> None:
+                 checkpoint_every: int = 1000, pins: ports.PinKeyring | None = None) -> None:
         self._engine = engine
         self._signer = signer
         self._checkpoint_every = checkpoint_every
+        self.pins = pins
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
@@ -133,10 +143,15 @@ class SqlUnitOfWork:
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,
-                     signer: ports.Signer | None = None) -> UnitOfWorkFactory:
+                     signer: ports.Signer | None = None,
+                     pins: ports.PinKeyring | None = None) -> UnitOfWorkFactory:
     bound = engine or make_engine(settings.database_url)
+    if pins is None and os.path.lexists(settings.pin_key_path):
+        # The switch's processes still build their factory here rather than through
+        # bootstrap: they too must check PINs with the key (refused if others can read it).
+        pins = PinKeyring.load(settings.pin_key_path)
 
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every)
+        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins)
 
     return factory
