@@ -81,6 +81,7 @@ from sqlalchemy import (
 from privline.adapters.db import make_engine, migrate
 from privline.adapters.db import tables as t
 from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.pin_key import PinKeyring
 from privline.domain.access import Role
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, Facility
@@ -97,6 +98,7 @@ ADMIN = Actor("bench-admin", Role.ADMIN)
 SWITCH = Actor("bench-switch", Role.STAFF)  # the role the switch decides calls with
 PRISON = Facility("bench-prison", "Bench State Prison", FacilityKind.PRISON, 1500)
 RESIDENT, PIN = "B1001", "2468"
+PIN_KEYS = PinKeyring.generate()  # what `privline init` writes to keys/pin.key
 TARGET_P99_MS = 1.0
 
 # Registry numbers: 10 area codes x 100 exchanges, lines spread evenly, generated in index
@@ -369,7 +371,7 @@ class SameStatements:
             seen.append(Statement(statement, parameters, executemany))
 
         def uow() -> UnitOfWork:
-            return _RolledBack(self.engine)
+            return _RolledBack(self.engine, pins=PIN_KEYS)
 
         event.listen(self.engine, "before_cursor_execute", listener)
         try:
@@ -500,7 +502,7 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, An
         BENCH_LOG.create(engine)
 
         def uow() -> UnitOfWork:
-            return SqlUnitOfWork(engine)
+            return SqlUnitOfWork(engine, pins=PIN_KEYS)
 
         build_world(uow, args.entries)
         load_registry(engine, args.entries)

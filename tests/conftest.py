@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from privline.adapters.db import make_engine, migrate
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.db.tables import metadata
+from privline.adapters.pin_key import PinKeyring
 from privline.domain.access import Role
 from privline.domain.model import Actor, Facility
 from privline.domain.rates import FacilityKind
@@ -104,10 +105,16 @@ def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def pin_keys() -> PinKeyring:
+    """The PIN key the ``uow`` fixture's services hash and check PINs with."""
+    return PinKeyring.generate()
+
+
 @pytest.fixture
-def uow(engine: Engine) -> UnitOfWorkFactory:
+def uow(engine: Engine, pin_keys: PinKeyring) -> UnitOfWorkFactory:
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+        return SqlUnitOfWork(engine, pins=pin_keys)
 
     return factory
 

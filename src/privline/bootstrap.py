@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
+from privline.adapters.pin_key import PinKeyring
 from privline.adapters.signing import Ed25519Signer, KeyFileError
 from privline.adapters.vault import FolderBlobStore, MasterKey
 from privline.adapters.vault.exceptions import VaultError
@@ -136,15 +137,24 @@ def _bootstrap(settings: Settings, create: bool, clock: Clock) -> Runtime:
     if not create and settings.uses_sqlite and not settings.database_path_exists():
         raise NotInitialised(f"no privline data in {settings.home}; run `privline init`")
     engine = make_engine(settings.database_url)
-    if create:
-        migrate(engine)
-        signer = Ed25519Signer.load_or_create(settings.signing_key_path)
-        MasterKey.load_or_create(settings.master_key_path)  # the vault's, mode 0600
-        web_secret: bytes | None = load_or_create_secret(settings.web_secret_path)
-    else:
-        if not schema_ready(engine):
-            raise NotInitialised("the database has no privline schema; run `privline init`")
-        signer = Ed25519Signer.load(settings.signing_key_path)
-        web_secret = load_secret(settings.web_secret_path)
-    return Runtime(settings, make_uow_factory(settings, engine, signer), signer, web_secret,
-                   engine, clock)
+    try:
+        if create:
+            migrate(engine)
+            signer = Ed25519Signer.load_or_create(settings.signing_key_path)
+            MasterKey.load_or_create(settings.master_key_path)  # the vault's, mode 0600
+            web_secret: bytes | None = load_or_create_secret(settings.web_secret_path)
+            pins = PinKeyring.load_or_create(settings.pin_key_path)
+        else:
+            if not schema_ready(engine):
+                raise NotInitialised("the database has no privline schema; "
+                                     "run `privline init`")
+            signer = Ed25519Signer.load(settings.signing_key_path)
+            web_secret = load_secret(settings.web_secret_path)
+            # Every process that sets or checks a PIN needs the key; refused like the
+            # others (KeyFileError) when missing or readable by others.
+            pins = PinKeyring.load(settings.pin_key_path)
+    except BaseException:
+        engine.dispose()  # a refused start leaves no connection behind
+        raise
+    return Runtime(settings, make_uow_factory(settings, engine, signer, pins), signer,
+                   web_secret, engine, clock)

@@ -32,6 +32,7 @@ class Settings:
     recording_dir: Path | None = None
     vault_dir: Path | None = None
     web_secret_file: Path | None = None  # signs the web portal's session cookies
+    pin_key_file: Path | None = None  # keys the residents' PIN hashes (adapters/pin_key.py)
     # The switch (Kamailio, rtpengine, the call agent), all on 127.0.0.1.
     ng_port: int = 22223  # rtpengine's ng control port
     agent_port: int = 22224  # the call agent's event port
@@ -51,6 +52,10 @@ class Settings:
     @property
     def web_secret_path(self) -> Path:
         return self.web_secret_file or self.home / "keys" / "web-session.key"
+
+    @property
+    def pin_key_path(self) -> Path:
+        return self.pin_key_file or self.home / "keys" / "pin.key"
 
     @property
     def master_key_path(self) -> Path:
@@ -100,6 +105,7 @@ class Settings:
             recording_dir=_path(env, "PRIVLINE_RECORDING_DIR"),
             vault_dir=_path(env, "PRIVLINE_VAULT_DIR"),
             web_secret_file=_path(env, "PRIVLINE_WEB_SECRET_FILE"),
+            pin_key_file=_path(env, "PRIVLINE_PIN_KEY_FILE"),
             ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
             agent_port=_port(env, "PRIVLINE_AGENT_PORT", 22224),
             rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
@@ -132,7 +138,8 @@ class Settings:
                            ("PRIVLINE_MASTER_KEY_FILE", self.master_key_file),
                            ("PRIVLINE_RECORDING_DIR", self.recording_dir),
                            ("PRIVLINE_VAULT_DIR", self.vault_dir),
-                           ("PRIVLINE_WEB_SECRET_FILE", self.web_secret_file)):
+                           ("PRIVLINE_WEB_SECRET_FILE", self.web_secret_file),
+                           ("PRIVLINE_PIN_KEY_FILE", self.pin_key_file)):
             if path is not None:
                 env[name] = str(path)
         return env

@@ -160,3 +160,18 @@ def test_audit_verify_reports_ok_then_the_first_tampered_entry(cli: Cli, engine:
     assert proc.returncode == 1
     tampered = json.loads(proc.stdout)
     assert (tampered["ok"], tampered["first_bad_seq"]) == (False, 3)
+
+
+def test_init_makes_a_pin_key_and_a_readable_one_is_refused_in_one_line(cli: Cli,
+                                                                         tmp_path: Path) -> None:
+    key = tmp_path / "home" / "keys" / "pin.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    proc = cli.run("call", "decide", "--facility", "demo-prison", "--resident", "R1001",
+                   "--to", "212-555-0100", "--pin", "1234", "--json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "readable by others" in proc.stderr
+    key.chmod(0o600)
+    d = cli.json("call", "decide", "--facility", "demo-prison", "--resident", "R1001",
+                 "--to", "212-555-0100", "--pin", "1234")
+    assert d["mode"] == "recorded"

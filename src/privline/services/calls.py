@@ -11,14 +11,14 @@ from datetime import datetime
 
 from privline.domain.access import Action
 from privline.domain.errors import InvalidNumber
-from privline.domain.model import Actor
+from privline.domain.model import Actor, Resident
 from privline.domain.numbers import to_e164
 from privline.domain.policy import CallerState, CallRequest, Decision, decide
 from privline.domain.registry import Entry, Kind, Privilege, Source, Status, privilege_at
-from privline.services import audit
+from privline.services import audit, pins
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, NotFound
-from privline.services.facilities import get_facility, pin_matches
+from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.registry import NewEntry, RegistryUnavailable
 
@@ -37,19 +37,38 @@ def decide_call(
     record then follows its life (see :mod:`privline.services.call_records`).
     """
     check_allowed(actor, Action.DECIDE_CALL)
-    matched = _pin_matched(uow_factory, request)
+    legacy: tuple[str, bool] | None = None
+    while True:
+        try:
+            return _decide(uow_factory, actor, request, now, sip_call_id, legacy)
+        except _LegacyPin as old:
+            # An argon2 hash from before PIN keys: checked outside the transaction, since
+            # argon2 takes tens of milliseconds and would hold the write lock meanwhile.
+            # The decision then runs again and re-keys the hash on a correct PIN.
+            assert request.pin is not None  # noqa: S101 - raised only with a PIN
+            legacy = (old.pin_hash, pins.legacy_matches(old.pin_hash, request.pin))
+
+
+class _LegacyPin(Exception):
+    def __init__(self, pin_hash: str) -> None:
+        self.pin_hash = pin_hash
+
+
+def _decide(
+    uow_factory: UnitOfWorkFactory, actor: Actor, request: CallRequest, now: datetime,
+    sip_call_id: str | None, legacy: tuple[str, bool] | None,
+) -> Decision:
     with uow_factory() as uow:
-        facility = get_facility(uow, request.facility_id)
-        resident = uow.residents.get(request.resident_id)
-        if resident is None or resident.facility_id != facility.id:
-            raise NotFound(f"no resident {request.resident_id} at {facility.id}",
+        found = uow.residents.caller(request.resident_id)
+        if found is None or found.facility.id != request.facility_id:
+            get_facility(uow, request.facility_id)  # an unknown facility is named first
+            raise NotFound(f"no resident {request.resident_id} at {request.facility_id}",
                            code="resident_not_found")
+        facility, resident = found.facility, found.resident
         locked = resident.locked_at(now)
-        pin_ok = True
-        if not locked and matched is not None:
-            pin_ok = matched
-            resident.pin_attempt(matched, now)
-            uow.residents.save(resident)
+        pin_ok, rekeyed = True, False
+        if not locked and request.pin is not None:
+            pin_ok, rekeyed = _pin_attempt(uow, resident, request.pin, legacy, now)
         try:
             number: str | None = to_e164(request.dialled, facility.dial_plan)
         except InvalidNumber:
@@ -61,7 +80,7 @@ def decide_call(
             active=resident.active,
             locked=locked or resident.locked_at(now),
             pin_ok=pin_ok,
-            balance_cents=uow.accounts.balance(resident.id),
+            balance_cents=found.balance_cents,
         )
         decision = decide(
             facility=facility.policy,
@@ -74,32 +93,40 @@ def decide_call(
         )
         if decision.register_request and number is not None and entries is not None:
             _request_registration(uow, actor, number, entries, request.resident_id, now)
-        if sip_call_id is not None and uow.calls.get(sip_call_id) is not None:
-            raise Conflict(f"call {sip_call_id} was decided already", code="call_exists")
         record_id = uow.calls.add(now, facility.id, resident.id, request.dialled,
                                   request.private_requested, decision, sip_call_id)
+        if record_id is None:
+            raise Conflict(f"call {sip_call_id} was decided already", code="call_exists")
+        # Only a re-keyed PIN adds a detail: the hash itself never reaches the log.
+        extra = {"pin_rekeyed": True} if rekeyed else {}
         audit.record(uow, actor, "call.decide", f"call:{record_id}", now, sip_call_id=sip_call_id,
                      facility=facility.id, resident=resident.id, number=number,
                      mode=decision.mode.value, reason=decision.reason.value,
-                     private_requested=request.private_requested, review=decision.review)
+                     private_requested=request.private_requested, review=decision.review,
+                     **extra)
         uow.commit()
     return decision
 
 
-def _pin_matched(uow_factory: UnitOfWorkFactory, request: CallRequest) -> bool | None:
-    """Check the PIN before the decision's transaction opens (None: no PIN given).
-
-    argon2 takes tens of milliseconds by design; inside the transaction it would hold
-    SQLite's write lock, and every other call set-up would queue behind it. The attempt
-    is counted inside the transaction, against the row as it is then.
-    """
-    if request.pin is None:
-        return None
-    with uow_factory() as uow:
-        resident = uow.residents.get(request.resident_id)
-    if resident is None:
-        return False  # the decision's transaction reports the unknown resident
-    return pin_matches(resident.pin_hash, request.pin)
+def _pin_attempt(uow: UnitOfWork, resident: Resident, pin: str,
+                 legacy: tuple[str, bool] | None, now: datetime) -> tuple[bool, bool]:
+    """Check and count one PIN attempt: (matched, hash re-keyed). The row is written only
+    when something changed, so the usual correct PIN costs no UPDATE."""
+    keyring = pins.require(uow.pins)
+    legacy_matched = None
+    if pins.is_legacy(resident.pin_hash):
+        if legacy is None or legacy[0] != resident.pin_hash:
+            raise _LegacyPin(resident.pin_hash)
+        legacy_matched = legacy[1]
+    result = pins.check(keyring, resident.id, resident.pin_hash, pin,
+                        legacy_matched=legacy_matched)
+    before = (resident.failed_pins, resident.locked_until)
+    resident.pin_attempt(result.matched, now)
+    if result.new_hash is not None:
+        resident.pin_hash = result.new_hash
+    if result.new_hash is not None or before != (resident.failed_pins, resident.locked_until):
+        uow.residents.save(resident)
+    return result.matched, result.new_hash is not None
 
 
 def _entries_or_none(uow: UnitOfWork, number: str | None) -> Sequence[Entry] | None:

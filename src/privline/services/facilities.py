@@ -6,8 +6,6 @@ import ipaddress
 from dataclasses import asdict
 from datetime import datetime
 
-import argon2
-
 from privline.domain.access import Action
 from privline.domain.errors import DomainError
 from privline.domain.model import (
@@ -19,16 +17,11 @@ from privline.domain.money import check_cents
 from privline.domain.numbers import valid_region
 from privline.domain.rates import cap_in_force
 from privline.domain.text import ascii_id, free_text, parse_pin
-from privline.services import audit
+from privline.services import audit, pins
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.accounts import LedgerLine
-
-# OWASP's argon2id floor (19 MiB, 2 passes, 1 lane): about 20 ms on this hardware, where
-# argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) cost 200+ ms per call set-up on two
-# cores. A PIN has few digits, so the lockout after 5 tries is what protects it online.
-_hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
 def add_facility(
@@ -98,8 +91,9 @@ def add_resident(
     checked(ascii_id, "id", resident_id)
     checked(check_cents, opening_balance_cents)
     checked(parse_pin, pin)
-    resident = Resident(resident_id, facility_id, _hasher.hash(pin))
     with uow_factory() as uow:
+        resident = Resident(resident_id, facility_id,
+                            pins.hash_pin(pins.require(uow.pins), resident_id, pin))
         get_facility(uow, facility_id)
         if uow.residents.get(resident_id) is not None:
             raise Conflict(f"resident {resident_id} already exists", code="resident_exists")
@@ -112,10 +106,3 @@ def add_resident(
         uow.commit()
     return resident
 
-
-def pin_matches(pin_hash: str, pin: str) -> bool:
-    """The slow argon2 check, on its own so callers can run it outside a transaction."""
-    try:
-        return bool(_hasher.verify(pin_hash, pin))
-    except argon2.exceptions.VerificationError:
-        return False

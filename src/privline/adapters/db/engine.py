@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ from privline.services.ports.calls import CallLog
 from privline.services.ports.facilities import (
     BlockRepository,
     FacilityRepository,
+    PinKeyring,
     ResidentRepository,
 )
 from privline.services.ports.portal import PortalRepository
@@ -55,10 +57,15 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # with "database is locked" without waiting when another writer got in first.
     # --- compliance reports: a read-only snapshot (report_queries.py) begins deferred,
     # so a long report never holds the write lock the call path needs.
-    if conn.get_execution_options().get("privline_snapshot"):
-        conn.exec_driver_sql("BEGIN")
-        return
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    begin = "BEGIN" if conn.get_execution_options().get("privline_snapshot") else \
+        "BEGIN IMMEDIATE"
+    # Straight on the driver: this runs for every unit of work, call decisions included,
+    # and SQLAlchemy's statement machinery would cost more than the BEGIN itself.
+    dbapi = conn.connection.driver_connection
+    try:
+        dbapi.execute(begin)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(begin, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 _TRANSIENT_SQLITE = ("locked", "busy", "unable to open", "disk i/o")
@@ -119,12 +126,14 @@ class SqlUnitOfWork:
     disclosures: vault_ports.DisclosureLedger
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
+    pins: PinKeyring | None
 
     def __init__(self, engine: Engine, signer: Signer | None = None,
-                 checkpoint_every: int = 1000) -> None:
+                 checkpoint_every: int = 1000, pins: PinKeyring | None = None) -> None:
         self._engine = engine
         self._signer = signer
         self._checkpoint_every = checkpoint_every
+        self.pins = pins
 
     def __enter__(self) -> SqlUnitOfWork:
         try:
@@ -170,10 +179,11 @@ class SqlUnitOfWork:
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,
-                     signer: Signer | None = None) -> UnitOfWorkFactory:
+                     signer: Signer | None = None,
+                     pins: PinKeyring | None = None) -> UnitOfWorkFactory:
     bound = engine or make_engine(settings.database_url)
 
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every)
+        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins)
 
     return factory

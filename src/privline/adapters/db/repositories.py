@@ -6,12 +6,15 @@ import builtins
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
+from privline.adapters.db import driver as sql
 from privline.adapters.db import tables as t
+from privline.adapters.db.driver import Driver
 from privline.domain.access import Role
 from privline.domain.audit_chain import (
     ChainEntry,
@@ -27,29 +30,25 @@ from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
 from privline.services.ports.accounts import LedgerLine
 from privline.services.ports.audit import Signer
+from privline.services.ports.facilities import Caller
 from privline.services.ports.registry import ImportedEntry, NewEntry, RegistryUnavailable
 
 
 class _Repo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.driver = Driver(conn)
 
 
-# The statements a call decision runs are built once, with bound parameters: building a
-# Core statement and computing its cache key on every call costs more than running it
-# (bench/bench_decisions.py).
-_r, _b, _h = t.residents.c, t.blocked_numbers.c, t.audit_head.c
+# The call path's statements run on the driver (driver.py); the rest stay SQLAlchemy Core.
+_r = t.residents.c
 _FACILITY = select(t.facilities).where(t.facilities.c.id == bindparam("id"))
 _RESIDENT = select(_r.id, _r.facility_id, _r.pin_hash, _r.active, _r.failed_pins,
                    _r.locked_until).where(_r.id == bindparam("id"))
 _BALANCE = select(_r.balance_cents).where(_r.id == bindparam("id"))
-_BLOCKED = select(_b.id).where(
-    _b.number == bindparam("number"), _b.facility_id == bindparam("facility_id"),
-    or_(_b.resident_id.is_(None), _b.resident_id == bindparam("resident_id"))).limit(1)
-_HEAD = select(_h.seq, _h.hash).where(_h.id == 1).with_for_update()
-_ADD_EVENT = insert(t.audit_events)
-_MOVE_HEAD = update(t.audit_head).where(_h.id == 1).values(
-    seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_SAVE_RESIDENT = update(t.residents).where(_r.id == bindparam("rid")).values(
+    pin_hash=bindparam("pin_hash"), active=bindparam("active"),
+    failed_pins=bindparam("failed_pins"), locked_until=bindparam("locked_until"))
 
 
 class SqlFacilities(_Repo):
@@ -86,6 +85,24 @@ class SqlResidents(_Repo):
         row = self.conn.execute(_RESIDENT, {"id": resident_id}).first()
         return None if row is None else Resident(*row)
 
+    def caller(self, resident_id: str) -> Caller | None:
+        row = self.driver.one(sql.CALLER, (resident_id,))
+        if row is None:
+            return None
+        (id_, facility_id, pin_hash, active, failed_pins, locked_until, balance, _, name, kind,
+         adp, region, outside, international, unknown, free, rate, max_minutes, reminder,
+         phones) = row
+        resident = Resident(id_, facility_id, pin_hash, bool(active), failed_pins,
+                            self.driver.time_out(locked_until))
+        facility = Facility(
+            id=facility_id, name=name, kind=FacilityKind(kind), adp=adp, region=region,
+            outside_prefix=outside, international_prefix=international,
+            unknown_privilege=UnknownPrivilege(unknown), private_calls_free=bool(free),
+            rate_per_minute=None if rate is None else Decimal(rate),
+            max_call_minutes=max_minutes, reminder_interval_s=reminder,
+            phones=tuple(p for p in phones.split(",") if p))
+        return Caller(resident, facility, int(balance or 0))
+
     def add(self, resident: Resident, at: datetime) -> None:
         self.conn.execute(insert(t.residents).values(
             id=resident.id, facility_id=resident.facility_id, pin_hash=resident.pin_hash,
@@ -93,9 +110,9 @@ class SqlResidents(_Repo):
             locked_until=resident.locked_until, balance_cents=0, created_at=at))
 
     def save(self, resident: Resident) -> None:
-        self.conn.execute(update(t.residents).where(t.residents.c.id == resident.id).values(
-            active=resident.active, failed_pins=resident.failed_pins,
-            locked_until=resident.locked_until))
+        self.conn.execute(_SAVE_RESIDENT, {
+            "rid": resident.id, "pin_hash": resident.pin_hash, "active": resident.active,
+            "failed_pins": resident.failed_pins, "locked_until": resident.locked_until})
 
 
 class SqlAccounts(_Repo):
@@ -123,9 +140,7 @@ class SqlAccounts(_Repo):
 
 class SqlBlocks(_Repo):
     def is_blocked(self, facility_id: str, resident_id: str, number: str) -> bool:
-        row = self.conn.execute(_BLOCKED, {"number": number, "facility_id": facility_id,
-                                           "resident_id": resident_id}).first()
-        return row is not None
+        return self.driver.one(sql.BLOCKED, (number, facility_id, resident_id)) is not None
 
     def add(self, facility_id: str, resident_id: str | None, number: str, reason: str,
             at: datetime) -> None:
@@ -139,10 +154,6 @@ _ENTRY_COLUMNS = [t.registry_entries.c[name] for name in (
     "valid_until", "created_at")]
 
 
-_ENTRIES_BY_NUMBER = select(*_ENTRY_COLUMNS).where(
-    t.registry_entries.c.number == bindparam("number"))
-
-
 def _entry(row: Row[Any]) -> Entry:
     (id_, number, kind, holder, credential, source, status, valid_from, valid_until,
      created_at) = tuple(row)
@@ -152,20 +163,24 @@ def _entry(row: Row[Any]) -> Entry:
 
 class SqlRegistry(_Repo):
     def entries_for(self, number: str) -> Sequence[Entry]:
-        params = {"number": number}
         try:
-            if self.conn.dialect.name == "sqlite":
+            if not self.driver.postgres:
                 # A failed statement does not abort an SQLite transaction, so no savepoint:
                 # its SAVEPOINT and RELEASE cost more than the read itself.
-                rows = self.conn.execute(_ENTRIES_BY_NUMBER, params).all()
+                rows = self.driver.rows(sql.ENTRIES, (number,))
             else:
                 # A savepoint keeps a failed read from aborting the caller's transaction
                 # (PostgreSQL refuses every later statement in an aborted transaction).
                 with self.conn.begin_nested():
-                    rows = self.conn.execute(_ENTRIES_BY_NUMBER, params).all()
+                    rows = self.driver.rows(sql.ENTRIES, (number,))
         except DBAPIError as exc:
             raise RegistryUnavailable(str(exc.orig)) from exc
-        return [_entry(r) for r in rows]
+        out = self.driver.time_out
+        return [Entry(id_, number_, Kind(kind), holder, credential, Source(source),
+                      Status(status), cast(datetime, out(valid_from)), out(valid_until),
+                      cast(datetime, out(created_at)))
+                for (id_, number_, kind, holder, credential, source, status, valid_from,
+                     valid_until, created_at) in rows]
 
     def get(self, entry_id: int) -> Entry | None:
         row = self.conn.execute(
@@ -291,18 +306,20 @@ class SqlAudit(_Repo):
         self.checkpoint_every = checkpoint_every
 
     def append(self, event: AuditEvent) -> int:
-        # FOR UPDATE serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-        # gives this transaction the only write lock.
-        seq, prev = self.conn.execute(_HEAD).one()
-        seq += 1
+        head = self.driver.one(sql.AUDIT_HEAD, ())
+        assert head is not None  # noqa: S101 - the migration makes the head row
+        seq, prev = head[0] + 1, head[1]
         at = event.at.astimezone(UTC)
         details = canonical_json(event.details)
         digest = chain_hash(prev, entry_bytes(seq, at, event.actor, event.action, event.subject,
                                                details))
-        self.conn.execute(_ADD_EVENT, {
-            "seq": seq, "at": at, "actor": event.actor, "action": event.action,
-            "subject": event.subject, "details": details, "prev_hash": prev, "hash": digest})
-        self.conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+        row = (seq, self.driver.time_in(at), event.actor, event.action, event.subject, details,
+               prev, digest)
+        if self.driver.postgres:
+            self.driver.rows(sql.AUDIT_EVENT_AND_HEAD, (*row, seq, digest))
+        else:
+            self.driver.rows(sql.AUDIT_EVENT, row)
+            self.driver.rows(sql.AUDIT_MOVE_HEAD, (seq, digest))
         if self.signer is not None and seq % self.checkpoint_every == 0:
             self._checkpoint(seq, digest, at)
         return int(seq)
@@ -356,18 +373,17 @@ _CALL_COLUMNS = [t.calls.c[name] for name in (
     "charge_cents", "end_reason", "fault")]
 
 
-_ADD_CALL = insert(t.calls).returning(t.calls.c.id)
-
-
 class SqlCalls(_Repo):
     def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
-            private_requested: bool, decision: Decision, sip_call_id: str | None = None) -> int:
-        return int(self.conn.execute(_ADD_CALL, {
-            "sip_call_id": sip_call_id, "at": at, "facility_id": facility_id,
-            "resident_id": resident_id, "dialled": dialled[:64], "number": decision.number,
-            "private_requested": private_requested, "mode": decision.mode.value,
-            "reason": decision.reason.value, "rate_per_minute": decision.rate_per_minute,
-            "max_minutes": decision.max_minutes, "review": decision.review}).scalar_one())
+            private_requested: bool, decision: Decision, sip_call_id: str | None = None
+            ) -> int | None:
+        found = self.driver.one(sql.ADD_CALL, (
+            sip_call_id, self.driver.time_in(at), facility_id, resident_id, dialled[:64],
+            decision.number, private_requested, decision.mode.value, decision.reason.value,
+            self.driver.decimal_in(decision.rate_per_minute), decision.max_minutes,
+            decision.review))
+        record_id = None if found is None else found[0]
+        return None if record_id is None else int(record_id)
 
     def get(self, sip_call_id: str) -> CallRecord | None:
         row = self.conn.execute(select(*_CALL_COLUMNS)

@@ -18,6 +18,7 @@ from privline.services.ports.calls import CallLog
 from privline.services.ports.facilities import (
     BlockRepository,
     FacilityRepository,
+    PinKeyring,
     ResidentRepository,
 )
 from privline.services.ports.portal import PortalRepository
@@ -42,6 +43,7 @@ class UnitOfWork(Protocol):
     disclosures: vault.DisclosureLedger
     vault_settings: vault.VaultSettings
     user_facilities: vault.UserFacilities
+    pins: PinKeyring | None  # None: no PIN key configured, so no PIN can be set or checked
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
