@@ -195,7 +195,6 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
         "PRIVLINE_SIP_PORT": str(sip_port),
         "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{trunk_port}",
         "PRIVLINE_NG_PORT": str(free_udp_port()),
-        "PRIVLINE_AGENT_PORT": str(free_udp_port()),
         "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 3998}",
         "PRIVLINE_SWITCH_MINUTE_SECONDS": str(minute_seconds),
         "PRIVLINE_KAMAILIO_CHILDREN": "8",

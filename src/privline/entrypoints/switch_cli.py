@@ -42,7 +42,8 @@ def up(
         help="Stay attached; Ctrl-C or SIGTERM brings the switch down.")] = False,
     json_out: Json = False,
 ) -> None:
-    """Render the configs into PRIVLINE_HOME/switch and start the daemons on 127.0.0.1."""
+    """Render the configs into PRIVLINE_HOME/switch and start the daemons that are not
+    running on 127.0.0.1: all of them, or after a crash only the one that died."""
     current = settings()
     cfg = SwitchConfig.from_settings(current)
     try:
@@ -56,6 +57,7 @@ def up(
         typer.echo(f"switch up: SIP on 127.0.0.1:{cfg.sip_port}, trunk {cfg.trunk}, "
                    + ", ".join(f"{n} pid {p}" for n, p in info.items()))
     if foreground:
+        procs = process.read_state(cfg)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from privline.adapters.switch import journal
 from privline.adapters.switch.journal import JournalReader, JournalWriter
 
 
@@ -60,3 +63,20 @@ def test_prune_forgets_files_read_to_the_end_whose_writer_is_gone(tmp_path: Path
 def test_a_full_disk_is_reported_not_raised(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path / "missing")
     assert writer.write("bye", "c1") is False
+
+
+def test_a_worker_moves_to_a_new_file_and_the_old_one_goes_once_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(journal, "EVENTS_PER_FILE", 2)
+    writer = JournalWriter(tmp_path)
+    for n in range(3):
+        writer.write("bye", f"c{n}")
+    assert len(list(tmp_path.glob("*.jsonl"))) == 2
+    reader = JournalReader(tmp_path)
+    reader.prune()  # nothing applied yet: nothing goes
+    assert len(list(tmp_path.glob("*.jsonl"))) == 2
+    reader.done(reader.pending())
+    reader.prune()
+    (left,) = tmp_path.glob("*.jsonl")
+    assert left.read_text().count("\n") == 1  # the current file stays

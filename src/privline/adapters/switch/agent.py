@@ -3,10 +3,11 @@ parties must hear (see :mod:`privline.adapters.switch.announcer`).
 
 Three loops, one process:
 
-- intake: reads the journal's new events (every Kamailio worker's file), hands live ones
-  to the announcer at once, applies each to the records (exactly once; retried while the
-  database is unavailable) and only then moves the journal's offsets on. Killed at any
-  moment, the next agent re-reads from the last offset and the replays change nothing.
+- live tail: hands the journal's fresh events (every Kamailio worker's file) to the
+  announcer within a poll, on its own in-memory offsets;
+- intake: applies each event to the records (exactly once; retried while the database
+  is unavailable) and only then moves the journal's saved offsets on. Killed at any
+  moment, the next agent re-reads from the last offset and the replays change nothing;
 - heartbeat: touches ``switch/run/agent.alive`` every second; the routing refuses a
   recorded call when it is stale, since nobody would play its warning.
 - reconciliation: a call left open in the records that rtpengine no longer knows (it was
@@ -54,6 +55,8 @@ def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
 
 
 class Intake:
+    """The journal into the records: exactly once, offsets saved after each batch."""
+
     def __init__(self, reader: JournalReader, records: CallRecords,
                  announcer: Announcer) -> None:
         self.reader = reader
@@ -64,33 +67,54 @@ class Intake:
     async def drain(self) -> int:
         """Apply what is new in the journal; returns how many lines were read."""
         entries = await asyncio.to_thread(self.reader.pending)
-        now = datetime.now(UTC)
         for entry in entries:
-            raw = entry.event
-            self._tell_announcer(raw, now)
-            event = to_event(raw)
+            if entry.event.get("kind") in ENDS:
+                # Also for a backlog: rtpengine must forget a call Kamailio's timer
+                # ended, and nothing may be played to it after its end.
+                call_id = str(entry.event.get("call_id") or "")
+                self.announcer.ended(call_id, delete_media=entry.event.get("kind") in (
+                    "ended", "failed"))
+            event = to_event(entry.event)
             if event is not None and await self.records.apply(event):
                 self.applied += 1
         if entries:
             await asyncio.to_thread(self.reader.done, entries)
         return len(entries)
 
-    def _tell_announcer(self, raw: Mapping[str, Any], now: datetime) -> None:
-        kind, call_id = raw.get("kind"), str(raw.get("call_id") or "")
-        if kind in ENDS:
-            # Even for old events: rtpengine must forget a call Kamailio's timer ended.
-            self.announcer.ended(call_id, delete_media=kind in ("ended", "failed"))
-            return
+
+class LiveTail:
+    """The journal's fresh events to the announcer at once, on their own reader: an
+    answered call's audio is held and warned within a poll, however far the database
+    writes lag behind."""
+
+    def __init__(self, reader: JournalReader, announcer: Announcer) -> None:
+        self.reader = reader
+        self.announcer = announcer
+
+    async def run(self) -> None:
+        while True:
+            entries = await asyncio.to_thread(self.reader.pending)
+            now = datetime.now(UTC)
+            for entry in entries:
+                self.tell(entry.event, now)
+            self.reader.done(entries)
+            await asyncio.sleep(POLL_S / 2)
+
+    def tell(self, raw: Mapping[str, Any], now: datetime) -> None:
+        kind = raw.get("kind")
         try:
             age = (now - datetime.fromisoformat(str(raw.get("at")))).total_seconds()
         except ValueError:
             return
         if age > LIVE_WITHIN_S:
-            return
+            return  # a backlog after a restart: those calls are past their warnings
         if kind == "decided":
             self.announcer.decided(raw)
         elif kind == "answered":
             self.announcer.answered(raw)
+        elif kind in ENDS:
+            self.announcer.ended(str(raw.get("call_id") or ""),
+                                 delete_media=kind in ("ended", "failed"))
 
 
 class Reconciler:
@@ -136,6 +160,8 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
     announcer = Announcer(cfg, ng, records)
     intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
+    tail = asyncio.ensure_future(
+        LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).run())
     reconciler = Reconciler(ng, records)
     warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
     beat = asyncio.ensure_future(heartbeat(cfg))
@@ -154,6 +180,7 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
             await asyncio.to_thread(intake.reader.prune)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), POLL_S)
+    tail.cancel()
     beat.cancel()
     cfg.heartbeat.unlink(missing_ok=True)  # the routing sees the agent gone at once
     warm.cancel()

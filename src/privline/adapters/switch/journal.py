@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 OFFSETS = "offsets.json"
+# A worker starts a new file after this many events, so applied events do not stay on
+# disk for the life of the worker (refusals carry residents and dialled numbers).
+EVENTS_PER_FILE = 10_000
 
 
 class JournalWriter:
@@ -33,6 +36,7 @@ class JournalWriter:
         self.folder = folder
         self._fd: int | None = None
         self._pid = 0
+        self._written = 0
 
     def write(self, kind: str, call_id: str, **data: Any) -> bool:
         """Append one event; False (never an exception) when the disk refuses it."""
@@ -40,12 +44,16 @@ class JournalWriter:
                            "at": datetime.now(UTC).isoformat(), **data},
                           default=str, separators=(",", ":")) + "\n"
         try:
-            if self._fd is None or self._pid != os.getpid():
-                self._pid = os.getpid()
+            if self._fd is None or self._pid != os.getpid() or \
+                    self._written >= EVENTS_PER_FILE:
+                if self._fd is not None and self._pid == os.getpid():
+                    os.close(self._fd)
+                self._pid, self._written = os.getpid(), 0
                 name = f"{self._pid}-{time.time_ns()}.jsonl"
                 self._fd = os.open(self.folder / name,
                                    os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             os.write(self._fd, line.encode())
+            self._written += 1
         except OSError:
             return False
         return True
@@ -59,10 +67,13 @@ class Entry:
 
 
 class JournalReader:
-    """Reads what is new in every journal file since the last :meth:`done`."""
+    """Reads what is new in every journal file since the last :meth:`done`. With
+    ``persist`` off the offsets live in memory only (the announcer's fast tail, which
+    must not wait for the records' database writes)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, persist: bool = True) -> None:
         self.folder = folder
+        self.persist = persist
         self.offsets: dict[str, int] = self._load()
 
     def _load(self) -> dict[str, int]:
@@ -101,17 +112,26 @@ class JournalReader:
         self._save()
 
     def prune(self) -> None:
-        """Forget files read to their end whose writer is gone."""
+        """Delete files read to their end that no writer appends to any more: their
+        worker is gone, or it has moved on to a newer file."""
+        newest: dict[str, str] = {}
+        for path in self.folder.glob("*.jsonl"):
+            pid, _, stamp = path.stem.partition("-")
+            if stamp.isdigit() and int(stamp) > int(newest.get(pid, "0") or 0):
+                newest[pid] = stamp
         for name, offset in list(self.offsets.items()):
             path = self.folder / name
-            pid = name.partition("-")[0]
+            pid, _, stamp = path.stem.partition("-")
+            retired = newest.get(pid) != stamp or not Path(f"/proc/{pid}").exists()
             with contextlib.suppress(OSError):
-                if path.stat().st_size == offset and not Path(f"/proc/{pid}").exists():
+                if retired and path.stat().st_size == offset:
                     path.unlink()
                     del self.offsets[name]
         self._save()
 
     def _save(self) -> None:
+        if not self.persist:
+            return
         tmp = self.folder / (OFFSETS + ".tmp")
         tmp.write_text(json.dumps(self.offsets, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.folder / OFFSETS)

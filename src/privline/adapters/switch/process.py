@@ -146,7 +146,7 @@ def up(cfg: SwitchConfig, env: Mapping[str, str], timeout: float = 15.0,
     """Render the configs and start every daemon that is not running: all of them, or
     after a crash only the one that died. ``env`` is the daemons' whole environment
     (``Settings.child_env()``): Kamailio's routing and the agent read their Settings
-    back from it. On a failure, stop what this call started."""
+    back from it. Returns what this call started; on a failure, stops it."""
     running = {p.name: p for p in read_state(cfg) if p.alive()}
     files = write_configs(cfg, entry)
     argv = commands(cfg, files)
@@ -177,7 +177,7 @@ def up(cfg: SwitchConfig, env: Mapping[str, str], timeout: float = 15.0,
         stop(started)
         _write_state(cfg, list(running.values()))
         raise
-    return [*running.values(), *started]
+    return started
 
 
 def stop(procs: list[Proc], timeout: float = 10.0) -> list[Proc]:
