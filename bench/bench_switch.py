@@ -33,7 +33,6 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,28 +47,16 @@ from tests.e2e.stack import (  # noqa: E402
 )
 
 from privline.adapters.switch import process  # noqa: E402
-from privline.adapters.switch.brain import FacilityInfo, Verdict  # noqa: E402
 from privline.adapters.switch.config import (  # noqa: E402
     KAMAILIO_MODULES,
     SwitchConfig,
     render_rtpengine,
 )
+from privline.settings import Settings  # noqa: E402
 
 NUMBER = "2025550143"
-
-
-class ConstantBrain:
-    """Every call recorded: the routing's own cost, without the database."""
-
-    def facility(self, facility_id: str) -> FacilityInfo | None:
-        return FacilityInfo(facility_id, "Bench Jail", ("127.0.0.1/32",), 300)
-
-    def decide(self, *args: object) -> Verdict:  # any call, any caller
-        return Verdict("recorded", "standard", (), Decimal("0.12"), 15, "+1" + NUMBER)
-
-
-def make_constant_brain() -> ConstantBrain:
-    return ConstantBrain()
+# The "privline" variant's routing: a constant decision, in bench code (bench/switch_boot.py).
+CONSTANT_ENTRY = "bench.switch_boot:mod_init"
 
 
 class Sweeper(threading.Thread):
@@ -261,26 +248,23 @@ def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
 
 def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
                  csv: Path, seconds: float, rates: dict[str, list[int]]) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
-    env["PRIVLINE_HOME"] = str(home)
     rtp = free_rtp_base(20000)
-    cfg = SwitchConfig.from_env(
-        home, free_udp_port(), f"127.0.0.1:{uas_port}",
-        {"PRIVLINE_NG_PORT": str(free_udp_port()),
-         "PRIVLINE_AGENT_PORT": str(free_udp_port()),
-         "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}"},
-        {"PRIVLINE_HOME": str(home)})
+    settings = Settings.from_env({
+        "PRIVLINE_HOME": str(home), "PRIVLINE_SIP_PORT": str(free_udp_port()),
+        "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{uas_port}", "PRIVLINE_NG_PORT": str(free_udp_port()),
+        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}", "PRIVLINE_SWITCH_INGEST": "0"})
+    env = settings.child_env()
+    cfg = SwitchConfig.from_settings(settings)
     procs: list[subprocess.Popen[bytes]] = []
     if variant == "native":
         procs = start_native(cfg)
     else:
+        populate(home, env)  # the agent writes call records in both variants
         if variant == "core":
-            populate(home, env)
+            process.up(cfg, env)
         else:
-            cfg = replace(cfg, brain="bench.bench_switch:make_constant_brain",
-                          python_paths=(*cfg.python_paths, str(ROOT)))
-        os.environ.update(env)
-        process.up(cfg)
+            cfg = replace(cfg, python_paths=(*cfg.python_paths, str(ROOT)))
+            process.up(cfg, env, entry=CONSTANT_ENTRY)
     sweeper = Sweeper(cfg.recording_dir)
     sweeper.start()
     try:

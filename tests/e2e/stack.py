@@ -103,44 +103,39 @@ class Stack:
         return result
 
     def switch(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`privline switch ...`, or the switch CLI module until the main CLI mounts it."""
-        mounted = subprocess.run([str(VENV_BIN / "privline"), "switch", "--help"],
-                                 env=self.env, capture_output=True).returncode == 0
-        argv = ([str(VENV_BIN / "privline"), "switch"] if mounted else
-                [sys.executable, "-m", "privline.entrypoints.switch_cli", "switch"])
-        result = subprocess.run([*argv, *args], env=self.env, capture_output=True,
-                                text=True, timeout=60)
-        if check and result.returncode != 0:
-            raise AssertionError(f"switch {' '.join(args)}: {result.stderr}")
-        return result
+        return self.privline("switch", *args, check=check)
 
     def calls_list(self) -> dict[str, dict[str, Any]]:
-        """`privline calls list --json`, by call id (the switch CLI's until mounted)."""
-        mounted = subprocess.run([str(VENV_BIN / "privline"), "calls", "--help"],
-                                 env=self.env, capture_output=True).returncode == 0
-        argv = ([str(VENV_BIN / "privline")] if mounted else
-                [sys.executable, "-m", "privline.entrypoints.switch_cli"])
-        result = subprocess.run([*argv, "calls", "list", "--limit", "10000", "--json"],
-                                env=self.env, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
+        """`privline calls list --json`, by call id: every call, refused ones too."""
+        result = self.privline("calls", "list", "--limit", "10000", "--json")
         return {c["call_id"]: c for c in json.loads(result.stdout)["calls"]}
 
     @property
     def spool(self) -> Path:
         return self.home / "recordings" / "spool"
 
-    def calls(self) -> dict[str, dict[str, Any]]:
-        from privline.adapters.switch.calllog import CallLog
-
-        return {r["call_id"]: r for r in CallLog(self.home / "switch" / "calls.jsonl").read()}
-
-    def wait_records(self, call_ids: list[str], timeout: float = 20.0) -> dict[str, Any]:
+    def wait_records(self, call_ids: list[str], timeout: float = 60.0
+                     ) -> dict[str, dict[str, Any] | None]:
+        """Poll `calls list` until every one of these calls is listed and closed (an
+        event, not a sleep: the deadline is only there to report what never came)."""
         deadline = time.monotonic() + timeout
         while True:
-            records = self.calls()
-            if all(c in records for c in call_ids) or time.monotonic() > deadline:
-                return {c: records.get(c) for c in call_ids}
+            listed = self.calls_list()
+            records = {c: listed.get(c) for c in call_ids}
+            if all(r is not None and r["ended_at"] is not None for r in records.values()):
+                return records
+            if time.monotonic() > deadline:
+                return records
+            time.sleep(0.5)
+
+    def wait_until(self, what: str, check: Any, timeout: float = 60.0) -> Any:
+        """Poll ``check()`` until it returns something true."""
+        deadline = time.monotonic() + timeout
+        while not (value := check()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
             time.sleep(0.2)
+        return value
 
     # -- calls -----------------------------------------------------------------------
     def sipp_calls(self, rows: list[tuple[str, str, str, str, str]], *, pause_ms: int,
@@ -200,7 +195,6 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
         "PRIVLINE_SIP_PORT": str(sip_port),
         "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{trunk_port}",
         "PRIVLINE_NG_PORT": str(free_udp_port()),
-        "PRIVLINE_AGENT_PORT": str(free_udp_port()),
         "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 3998}",
         "PRIVLINE_SWITCH_MINUTE_SECONDS": str(minute_seconds),
         "PRIVLINE_KAMAILIO_CHILDREN": "8",

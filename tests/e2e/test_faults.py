@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,6 +34,10 @@ def test_registry_unreachable_refusing_facility_refuses(stack: Stack) -> None:
         code, fields, call_id = sip_request(stack.sip_port, headers=PHONE, dialled=ORDINARY)
     assert (code, fields.get("x-privline-reason")) == (503, "privilege_unknown")
     assert any_files(stack.spool, call_id) == []
+    record = stack.wait_records([call_id])[call_id]
+    assert record is not None
+    assert (record["mode"], record["reason"], record["end_reason"]) == (
+        "denied", "privilege_unknown", "refused")
 
 
 def test_registry_unreachable_lenient_facility_connects_unrecorded_for_review(
@@ -45,8 +48,9 @@ def test_registry_unreachable_lenient_facility_connects_unrecorded_for_review(
     assert calls.proc.returncode == 0, calls.errors
     (call_id,) = calls.call_ids
     record = stack.wait_records([call_id])[call_id]
+    assert record is not None
     assert record["mode"] == "private" and record["review"] is True
-    assert record["warnings"][0]["prompts"][0] == "review_notice"
+    assert record["warnings"][0]["prompt"] == "review_notice"
     assert any_files(stack.spool, call_id) == []
 
 
@@ -61,7 +65,9 @@ def test_recorded_call_is_refused_when_its_recording_file_cannot_appear(stack: S
         away.rename(pcaps)
     assert (code, fields.get("x-privline-reason")) == (500, "recording_fault")
     record = stack.wait_records([call_id])[call_id]
-    assert record["fault"] == "recording_fault"
+    assert record is not None
+    assert (record["fault"], record["end_reason"], record["charge_cents"]) == (
+        "recording_fault", "refused", 0)
     far_end = next((stack.home / "sipp" / "uas").glob("*_messages.log")).read_text()
     assert call_id not in far_end
 
@@ -70,16 +76,18 @@ def test_recorded_call_whose_file_vanishes_is_ended_as_a_fault(stack: Stack) -> 
     calls = stack.sipp_calls([("f1", "r1", "1234", "0", ORDINARY)], pause_ms=0,
                              scenario="uac_until_bye.xml", wait=False, timeout=40)
     (call_id,) = calls.call_ids
-    deadline = time.monotonic() + 10
-    while not (files := pcap_files(stack.spool, call_id)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)
+    # Once the call is answered (its record says so) and its warning is over, the file
+    # is taken away.
+    stack.wait_until("the answered call's warning", lambda: (
+        (c := stack.calls_list().get(call_id)) and c["answered_at"] and c["warnings"]))
+    files = pcap_files(stack.spool, call_id)
+    assert len(files) == 1
     for f in files:
         f.unlink()
     assert calls.wait(40) == 0, calls.errors  # the switch sent the BYE
     record = stack.wait_records([call_id])[call_id]
-    assert record["fault"] == "recording_file_vanished"
-    assert record["duration_s"] < 5
+    assert record is not None
+    assert (record["fault"], record["end_reason"]) == ("recording_file_vanished", "fault")
 
 
 def test_call_ends_at_max_minutes_after_one_minute_warning_and_reminders(
@@ -91,9 +99,11 @@ def test_call_ends_at_max_minutes_after_one_minute_warning_and_reminders(
     assert calls.proc.returncode == 0, calls.errors
     (call_id,) = calls.call_ids
     record = stack.wait_records([call_id])[call_id]
+    assert record is not None
     assert record["mode"] == "recorded" and record["max_minutes"] == 2
+    assert record["end_reason"] == "max_minutes"
     assert 2 * MINUTE_SECONDS - 1 < record["duration_s"] < 2 * MINUTE_SECONDS + 2
-    played = [w["prompts"] for w in record["warnings"]]
-    assert played[0] == ["rate", "recording_warning"]
-    assert ["one_minute_left"] in played and ["recording_reminder"] in played
-    assert record["charge_cents"] == 12 and record["billed_minutes"] == 1
+    played = [w["prompt"] for w in record["warnings"]]
+    assert played[:2] == ["rate", "recording_warning"]
+    assert "one_minute_left" in played and "recording_reminder" in played
+    assert (record["charge_cents"], record["ledger_cents"]) == (12, 12)

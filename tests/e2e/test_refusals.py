@@ -41,8 +41,12 @@ def test_refused_calls_get_reason_and_leave_nothing(
     code, fields, call_id = sip_request(stack.sip_port, headers=headers(facility, resident, pin),
                                         dialled=dialled, sdp=sdp)
     assert (code, fields.get("x-privline-reason")) == (status, reason)
-    record = stack.wait_records([call_id])[call_id]
-    assert record is not None and record["sip_code"] == status
+    record = stack.wait_records([call_id])[call_id]  # `calls list` shows every refusal
+    assert record is not None
+    assert (record["state"], record["reason"], record["end_reason"]) == (
+        "refused", reason, "refused")
+    assert record.get("sip_code", status) == status  # known before any decision
+    assert (record["charge_cents"], record["ledger_cents"]) == (0, 0)
     assert record["recording"] is False and any_files(stack.spool, call_id) == []
     far_end = next((stack.home / "sipp" / "uas").glob("*_messages.log")).read_text()
     assert call_id not in far_end

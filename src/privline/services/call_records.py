@@ -1,8 +1,11 @@
-"""A switched call's life after its decision: answer, warnings, end and bill, faults.
+"""A switched call's life after its decision: answer, warnings, end and bill, faults,
+refusals.
 
 The switch reports each event; each report is one transaction with its audit event. The
 record keeps the evidence promise 3 asks for: every warning played, with its time and
-rtpengine's answer.
+rtpengine's answer. The ``*_call`` helpers and :func:`mark_fault` work inside a caller's
+transaction so :mod:`privline.services.call_events` can apply an event and note its key
+in the same commit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from privline.services.access import check_allowed
 from privline.services.accounts import bill
 from privline.services.errors import Conflict, InvalidInput, NotFound
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.calls import CallRefusal
+
+# Why a call's record closed; `calls list` shows it as end_reason.
+END_REASONS = ("hangup", "max_minutes", "fault", "interrupted", "refused", "unanswered")
 
 
 def _call(uow: UnitOfWork, sip_call_id: str) -> CallRecord:
@@ -27,18 +34,95 @@ def _call(uow: UnitOfWork, sip_call_id: str) -> CallRecord:
     return record
 
 
+def _seconds(answered: datetime, ended: datetime) -> int:
+    return max(0, int((ended - answered).total_seconds() + 0.999))
+
+
+def _bill(uow: UnitOfWork, actor: Actor, record: CallRecord, answered: datetime,
+          ended: datetime) -> tuple[int, int]:
+    """(seconds, cents) for an answered call; billed here, once per Call-ID."""
+    seconds = _seconds(answered, ended)
+    cents = 0
+    if seconds and record.rate_per_minute > 0 and record.sip_call_id is not None:
+        cents = bill(uow, actor, resident_id=record.resident_id, call_id=record.sip_call_id,
+                     seconds=seconds, rate_per_minute=record.rate_per_minute,
+                     started=answered, now=ended)
+    return seconds, cents
+
+
+def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime) -> None:
+    record = _call(uow, sip_call_id)
+    if record.mode == "denied":
+        raise Conflict("a denied call cannot be answered", code="call_denied")
+    if record.answered_at is not None:
+        return
+    fields: dict[str, object] = {"answered_at": at}
+    if record.ended_at is not None and record.charge_cents == 0 and at <= record.ended_at:
+        # Events may reach the core out of order (each Kamailio worker keeps its own
+        # journal): a call closed before its answer arrived is billed now, still once.
+        seconds, cents = _bill(uow, actor, record, at, record.ended_at)
+        fields.update(duration_s=seconds, charge_cents=cents)
+    uow.calls.update(record.id, **fields)
+    audit.record(uow, actor, "call.answer", f"call:{record.id}", at, sip_call_id=sip_call_id)
+
+
+def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, reason: str,
+        fault: str | None = None) -> CallRecord:
+    """Close the record and bill it in the caller's transaction: billed once, or not at
+    all. A second end changes nothing."""
+    record = _call(uow, sip_call_id)
+    if record.ended_at is not None:
+        return record
+    seconds, cents = 0, 0
+    if record.answered_at is not None:
+        seconds, cents = _bill(uow, actor, record, record.answered_at, max(at, record.answered_at))
+    fields: dict[str, object] = {"ended_at": at, "duration_s": seconds, "charge_cents": cents,
+                                 "end_reason": reason[:64]}
+    if fault and record.fault is None:
+        fields["fault"] = fault[:200]
+    uow.calls.update(record.id, **fields)
+    audit.record(uow, actor, "call.end", f"call:{record.id}", at, sip_call_id=sip_call_id,
+                 duration_s=seconds, charge_cents=cents, reason=reason[:64])
+    return _call(uow, sip_call_id)
+
+
+def mark_fault(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, what: str) -> None:
+    record = _call(uow, sip_call_id)
+    uow.calls.update(record.id, fault=what[:200])
+    audit.record(uow, actor, "call.fault", f"call:{record.id}", at, fault=what[:200],
+                 sip_call_id=sip_call_id)
+
+
+def refuse_call(uow: UnitOfWork, actor: Actor, refusal: CallRefusal, *, fault: bool = False
+           ) -> None:
+    """A refused call: a decided one is closed as refused (never billed); one refused
+    before any decision gets a refusal record. Both with an audit event."""
+    record = uow.calls.get(refusal.sip_call_id)
+    if record is not None:
+        if record.ended_at is None:
+            fields: dict[str, object] = {"ended_at": refusal.at, "duration_s": 0,
+                                         "charge_cents": 0, "end_reason": "refused"}
+            if fault:
+                fields["fault"] = refusal.reason
+            uow.calls.update(record.id, **fields)
+        target = f"call:{record.id}"
+    elif uow.calls.refusal(refusal.sip_call_id) is None:
+        uow.calls.add_refusal(refusal)
+        target = f"refusal:{refusal.sip_call_id[:120]}"
+    else:
+        return
+    audit.record(uow, actor, "call.refuse", target, refusal.at,
+                 sip_call_id=refusal.sip_call_id, reason=refusal.reason,
+                 sip_code=refusal.sip_code, facility=refusal.facility_id,
+                 resident=refusal.resident_id, fault=fault)
+
+
 def call_answered(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,
                   at: datetime) -> None:
     check_allowed(actor, Action.CALL_RECORD)
     with uow_factory() as uow:
-        record = _call(uow, sip_call_id)
-        if record.mode == "denied":
-            raise Conflict("a denied call cannot be answered", code="call_denied")
-        if record.answered_at is None:
-            uow.calls.update(record.id, answered_at=at)
-            audit.record(uow, actor, "call.answer", f"call:{record.id}", at,
-                         sip_call_id=sip_call_id)
-            uow.commit()
+        answer_call(uow, actor, sip_call_id, at)
+        uow.commit()
 
 
 def warning_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,
@@ -55,26 +139,11 @@ def warning_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: st
 
 
 def call_ended(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,
-               at: datetime, reason: str) -> CallRecord:
+               at: datetime, reason: str, fault: str | None = None) -> CallRecord:
     """Close the record and bill it in the same transaction: billed once, or not at all."""
     check_allowed(actor, Action.CALL_RECORD)
     with uow_factory() as uow:
-        record = _call(uow, sip_call_id)
-        if record.ended_at is not None:
-            return record
-        seconds = 0
-        if record.answered_at is not None:
-            seconds = max(0, int((at - record.answered_at).total_seconds() + 0.999))
-        cents = 0
-        if seconds and record.rate_per_minute > 0:
-            cents = bill(uow, actor, resident_id=record.resident_id, call_id=sip_call_id,
-                         seconds=seconds, rate_per_minute=record.rate_per_minute,
-                         started=record.answered_at or record.at, now=at)
-        uow.calls.update(record.id, ended_at=at, duration_s=seconds, charge_cents=cents,
-                         end_reason=reason[:64])
-        audit.record(uow, actor, "call.end", f"call:{record.id}", at, sip_call_id=sip_call_id,
-                     duration_s=seconds, charge_cents=cents, reason=reason[:64])
-        closed = _call(uow, sip_call_id)
+        closed = close_call(uow, actor, sip_call_id, at, reason, fault)
         uow.commit()
     return closed
 
@@ -84,20 +153,39 @@ def call_fault(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *
     """Log a fault, e.g. a recorded call whose recording never appeared."""
     check_allowed(actor, Action.CALL_RECORD)
     with uow_factory() as uow:
-        record = _call(uow, sip_call_id)
-        uow.calls.update(record.id, fault=fault[:200])
-        audit.record(uow, actor, "call.fault", f"call:{record.id}", at, fault=fault[:200],
-                     sip_call_id=sip_call_id)
+        mark_fault(uow, actor, sip_call_id, at, fault)
+        uow.commit()
+
+
+def call_refused(uow_factory: UnitOfWorkFactory, actor: Actor, refusal: CallRefusal, *,
+                 fault: bool = False) -> None:
+    """Record a refusal (see :func:`refuse_call`); a second report of it changes nothing."""
+    check_allowed(actor, Action.CALL_RECORD)
+    with uow_factory() as uow:
+        refuse_call(uow, actor, refusal, fault=fault)
         uow.commit()
 
 
 def list_calls(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
                offset: int = 0, facility_id: str | None = None) -> Sequence[CallRecord]:
     check_allowed(actor, Action.CALL_READ)
-    if not (1 <= limit <= 10000 and offset >= 0):
-        raise InvalidInput("limit must be 1..10000 and offset >= 0", code="invalid_page")
+    _check_page(limit, offset)
     with uow_factory() as uow:
         return uow.calls.list(limit, offset, facility_id)
+
+
+def list_refusals(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
+                  offset: int = 0, facility_id: str | None = None) -> Sequence[CallRefusal]:
+    """Calls refused before any decision, newest first."""
+    check_allowed(actor, Action.CALL_READ)
+    _check_page(limit, offset)
+    with uow_factory() as uow:
+        return uow.calls.refusals(limit, offset, facility_id)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not (1 <= limit <= 10000 and offset >= 0):
+        raise InvalidInput("limit must be 1..10000 and offset >= 0", code="invalid_page")
 
 
 def calls_in_vault(uow_factory: UnitOfWorkFactory, actor: Actor,
@@ -106,3 +194,11 @@ def calls_in_vault(uow_factory: UnitOfWorkFactory, actor: Actor,
     check_allowed(actor, Action.CALL_READ)
     with uow_factory() as uow:
         return uow.recordings.calls_with_recordings(sip_call_ids)
+
+
+def ledger_charges(uow_factory: UnitOfWorkFactory, actor: Actor,
+                   sip_call_ids: Sequence[str]) -> dict[str, int]:
+    """What the ledger holds charged for each call, in cents (refunds deducted)."""
+    check_allowed(actor, Action.CALL_READ)
+    with uow_factory() as uow:
+        return {c: -uow.accounts.charged_for(c) for c in sip_call_ids}

@@ -30,6 +30,7 @@ from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Source, Status
 from privline.services.ports.accounts import LedgerLine
 from privline.services.ports.audit import Signer
+from privline.services.ports.calls import CallRefusal
 from privline.services.ports.facilities import Caller
 from privline.services.ports.registry import ImportedEntry, NewEntry, RegistryUnavailable
 
@@ -373,6 +374,10 @@ _CALL_COLUMNS = [t.calls.c[name] for name in (
     "charge_cents", "end_reason", "fault")]
 
 
+_REFUSAL_COLUMNS = [t.call_refusals.c[name] for name in (
+    "sip_call_id", "at", "facility_id", "resident_id", "dialled", "reason", "sip_code")]
+
+
 class SqlCalls(_Repo):
     def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
             private_requested: bool, decision: Decision, sip_call_id: str | None = None
@@ -405,6 +410,45 @@ class SqlCalls(_Repo):
             query = query.where(t.calls.c.facility_id == facility_id)
         rows = self.conn.execute(query.order_by(t.calls.c.id.desc()).limit(limit)
                                  .offset(offset)).all()
+        return self._with_warnings(rows)
+
+    def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool:
+        """Note one switch event; False when it was applied before (a replay). The
+        unique key stops two concurrent appliers; only the call agent applies events."""
+        e = t.call_events.c
+        seen = self.conn.execute(select(e.id).where(
+            e.sip_call_id == sip_call_id, e.kind == kind, e.seq == seq)).first()
+        if seen is not None:
+            return False
+        self.conn.execute(insert(t.call_events).values(
+            sip_call_id=sip_call_id, kind=kind, seq=seq, at=at))
+        return True
+
+    def add_refusal(self, refusal: CallRefusal) -> None:
+        self.conn.execute(insert(t.call_refusals).values(
+            sip_call_id=refusal.sip_call_id, at=refusal.at, facility_id=refusal.facility_id,
+            resident_id=refusal.resident_id, dialled=refusal.dialled, reason=refusal.reason,
+            sip_code=refusal.sip_code))
+
+    def refusal(self, sip_call_id: str) -> CallRefusal | None:
+        row = self.conn.execute(select(*_REFUSAL_COLUMNS).where(
+            t.call_refusals.c.sip_call_id == sip_call_id)).first()
+        return None if row is None else CallRefusal(**row._mapping)
+
+    def refusals(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+                 ) -> Sequence[CallRefusal]:
+        query = select(*_REFUSAL_COLUMNS)
+        if facility_id is not None:
+            query = query.where(t.call_refusals.c.facility_id == facility_id)
+        rows = self.conn.execute(query.order_by(t.call_refusals.c.id.desc()).limit(limit)
+                                 .offset(offset)).all()
+        return [CallRefusal(**r._mapping) for r in rows]
+
+    def open_calls(self) -> Sequence[CallRecord]:
+        c = t.calls.c
+        rows = self.conn.execute(select(*_CALL_COLUMNS).where(
+            c.sip_call_id.is_not(None), c.ended_at.is_(None), c.mode != "denied")
+            .order_by(c.id)).all()
         return self._with_warnings(rows)
 
     def _with_warnings(self, rows: Sequence[Row[Any]]) -> Sequence[CallRecord]:

@@ -1,389 +1,188 @@
-"""The call agent: everything about a call that must not hold up SIP routing.
+"""The call agent: turns the switch's journal into call records, and plays what the
+parties must hear (see :mod:`privline.adapters.switch.announcer`).
 
-Kamailio's routing sends one JSON datagram per event (invite, answered, bye, ended,
-failed, refused) to 127.0.0.1:<agent_port>. The agent then, per call:
+Three loops, one process:
 
-- makes the announcement audio as soon as the INVITE is decided;
-- on answer, checks again that a recorded call's pcap exists (else ends it as a fault),
-  blocks both parties' audio, plays the announcements to each party, and unblocks after
-  rtpengine's reported duration, so nobody talks over the warning;
-- plays the recording reminder at the facility's interval and the one-minute warning
-  before max_minutes (Kamailio's dialog timer ends the call itself);
-- watches the recording file while the call lasts: a recorded call whose file vanishes
-  is ended and logged as a fault;
-- at the end, deletes the call in rtpengine, bills it and writes its record.
-
-Run with ``python -m privline.adapters.switch.agent <switch.json>``.
+- live tail: hands the journal's fresh events (every Kamailio worker's file) to the
+  announcer within a poll, on its own in-memory offsets;
+- intake: applies each event to the records (exactly once; retried while the database
+  is unavailable) and only then moves the journal's saved offsets on. Killed at any
+  moment, the next agent re-reads from the last offset and the replays change nothing;
+- heartbeat: touches ``switch/run/agent.alive`` every second; the routing refuses a
+  recorded call when it is stale, since nobody would play its warning.
+- reconciliation: a call left open in the records that rtpengine no longer knows (it was
+  restarted, or Kamailio lost the dialog and no BYE came) is closed as ``interrupted``,
+  billed to the moment it was first found missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import hmac
-import json
 import logging
 import signal
-import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from privline.adapters.switch.calllog import CallLog, charge_cents
+from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
-from privline.adapters.switch.errors import SwitchError
+from privline.adapters.switch.errors import NgError, NgTimeout
+from privline.adapters.switch.journal import JournalReader
 from privline.adapters.switch.ng import AsyncNgClient
-from privline.adapters.switch.prompts import Prompts
-from privline.adapters.switch.recordings import escaped, pcap_files, recorded_call_ids
-from privline.adapters.switch.rpc import KamailioRpc
-from privline.domain.announcements import Prompt, text_of
+from privline.adapters.switch.records import CallRecords
+from privline.services.call_events import KINDS, CallEvent
 
 log = logging.getLogger("privline.switch.agent")
-WATCH_EVERY_S = 1.0
+POLL_S = 0.05
+HEARTBEAT_S = 1.0
+RECONCILE_S = 10.0
+LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
+ENDS = ("bye", "ended", "failed", "refused")
 
 
-@dataclass
-class Call:
-    call_id: str
-    info: dict[str, Any]
-    invited_at: datetime
-    prompt: asyncio.Task[Path] | None = None
-    to_tag: str | None = None
-    answered_at: datetime | None = None
-    answered_mono: float | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    fault: str | None = None
-
-    @property
-    def from_tag(self) -> str:
-        return str(self.info.get("from_tag", ""))
-
-    @property
-    def recorded(self) -> bool:
-        return self.info.get("mode") == "recorded"
-
-    def text(self, prompt: str) -> str:
-        return text_of(Prompt(prompt), str(self.info.get("facility_name", "")),
-                       Decimal(str(self.info.get("rate_per_minute", "0"))))
-
-
-class Agent(asyncio.DatagramProtocol):
-    def __init__(self, cfg: SwitchConfig, ng: AsyncNgClient, recorder: Any = None) -> None:
-        self.cfg = cfg
-        self.ng = ng
-        self.prompts = Prompts(cfg.prompts_dir)
-        self.rpc = KamailioRpc(cfg.rpc_socket)
-        self.calls_log = CallLog(cfg.dir / "calls.jsonl")
-        self.recorder = recorder  # CoreRecorder, or None with a stand-in brain
-        # One writer at a time: SQLite has one write lock, and the decisions Kamailio
-        # waits on must not queue behind a crowd of the agent's own writes.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
-        self.calls: dict[str, Call] = {}
-        self._scan: tuple[float, set[str]] | None = None
-        self.transport: asyncio.DatagramTransport | None = None
-
-    async def record(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Tell the core's call record; a failure is logged, never stops the call."""
-        if self.recorder is None:
-            return None
-        try:
-            call = functools.partial(getattr(self.recorder, method), *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self._writer, call)
-        except Exception as exc:  # noqa: BLE001 - the JSON record still keeps the facts
-            log.error("call record %s failed for %s: %r", method, args[:1], exc)
-            return None
-
-    # -- events ------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        try:
-            event = json.loads(data)
-            kind = event["event"]
-        except (ValueError, KeyError, TypeError):
-            log.warning("bad datagram from %s", addr)
-            return
-        if kind == "ping":
-            if self.transport is not None:
-                self.transport.sendto(b"pong", addr)
-            return
-        if not hmac.compare_digest(str(event.get("token", "")), self.cfg.agent_token):
-            log.warning("call event without the switch's token from %s: ignored", addr)
-            return
-        handler = getattr(self, f"on_{kind}", None)
-        if handler is not None:
-            handler(event)
-
-    def on_invite(self, event: dict[str, Any]) -> None:
-        call = Call(event["call_id"], event, _now())
-        self.calls[call.call_id] = call
-        parts = [(p, call.text(p)) for p in event.get("announcements", [])]
-        if parts:
-            call.prompt = asyncio.ensure_future(asyncio.to_thread(self.prompts.sequence, parts))
-
-    def on_answered(self, event: dict[str, Any]) -> None:
-        call = self.calls.get(event["call_id"])
-        if call is None or call.answered_at is not None:
-            return
-        call.to_tag = event.get("to_tag")
-        call.answered_at = _parse(event.get("at")) or _now()
-        call.answered_mono = time.monotonic()
-        call.tasks.append(asyncio.ensure_future(self.run(call)))
-        asyncio.ensure_future(self.record("answered", call.call_id, call.answered_at))
-
-    def on_ended(self, event: dict[str, Any]) -> None:
-        """The dialog ended: a BYE, or Kamailio's own timer at max_minutes (its BYEs do
-        not pass the request route, so rtpengine is told here)."""
-        call = self.calls.pop(event["call_id"], None)
-        if call is not None:
-            asyncio.ensure_future(self.finish(call, "hangup", _parse(event.get("at")),
-                                              delete_media=True))
-
-    def on_bye(self, event: dict[str, Any]) -> None:
-        """A party hung up; the routing already deleted the call in rtpengine."""
-        call = self.calls.pop(event["call_id"], None)
-        if call is not None:
-            asyncio.ensure_future(self.finish(call, "hangup", _parse(event.get("at"))))
-
-    def on_failed(self, event: dict[str, Any]) -> None:
-        call = self.calls.pop(event["call_id"], None)
-        if call is not None:
-            asyncio.ensure_future(self.finish(
-                call, f"failed {event.get('code', '')}".strip(), None, delete_media=True))
-
-    def on_refused(self, event: dict[str, Any]) -> None:
-        call_id = str(event.get("call_id", ""))
-        at = _parse(event.get("at")) or _now()
-        if event.get("fault"):
-            asyncio.ensure_future(self.record("fault", call_id, at, str(event.get("reason"))))
-        if event.get("mode") is not None:  # decided: close the core's record too
-            reason = f"refused {event.get('reason')}"
-            asyncio.ensure_future(self.record("ended", call_id, at, reason))
-        self.calls_log.append({
-            "call_id": event.get("call_id"), "facility": event.get("facility"),
-            "resident": event.get("resident"), "to": event.get("number"),
-            "mode": event.get("mode", "refused"), "reason": event.get("reason"),
-            "sip_code": event.get("code"), "fault": event.get("reason") if event.get(
-                "fault") else None,
-            "started_at": event.get("at"), "answered_at": None, "ended_at": event.get("at"),
-            "duration_s": 0, "billed_minutes": 0, "charge": "0.00", "charge_cents": 0,
-            "recording": bool(pcap_files(self.cfg.recording_dir, event.get("call_id", ""))),
-            "warnings": [], "end_reason": "refused",
-        })
-
-    def prewarm(self) -> None:
-        """Make the prompts that do not depend on a facility or rate ahead of calls."""
-        for prompt in (Prompt.PRIVATE_NOTICE, Prompt.RECORDING_REMINDER,
-                       Prompt.ONE_MINUTE_LEFT, Prompt.REVIEW_NOTICE):
-            try:
-                self.prompts.speak(prompt.value, text_of(prompt, "", Decimal(0)))
-            except SwitchError as exc:
-                log.error("prompt %s: %s", prompt.value, exc)
-
-    # -- the answered call ----------------------------------------------------------
-    async def run(self, call: Call) -> None:
-        if call.recorded and not pcap_files(self.cfg.recording_dir, call.call_id):
-            await self.fault(call, "recording_missing_at_answer")
-            return
-        if call.recorded:
-            call.tasks.append(asyncio.ensure_future(self.watch_recording(call)))
-        if call.prompt is not None:
-            tags = [t for t in (call.from_tag, call.to_tag) if t]
-            # Hold both parties' audio from the moment of answer, before the prompt
-            # file is even ready, so nobody talks before the warning.
-            blocked = await self.block(call, tags)
-            try:
-                path = await call.prompt
-            except SwitchError as exc:
-                log.error("prompt failed for %s: %s", call.call_id, exc)
-                path = None
-            ok = path is not None and blocked and await self.announce(
-                call, list(call.info.get("announcements", [])), path, hold=True)
-            if not ok and call.recorded:
-                await self.fault(call, "warning_not_played")
-                return
-        if call.recorded:
-            call.tasks.append(asyncio.ensure_future(self.reminders(call)))
-        call.tasks.append(asyncio.ensure_future(self.one_minute_warning(call)))
-
-    async def block(self, call: Call, tags: list[str]) -> bool:
-        try:
-            for tag in tags:
-                await self.media("block media", call, tag)
-        except SwitchError as exc:
-            log.error("block media failed for %s: %s", call.call_id, exc)
-            return False
-        return True
-
-    async def media(self, command: str, call: Call, tag: str, **extra: Any) -> dict[str, Any]:
-        return await self.ng.request(command, **{"call-id": call.call_id, "from-tag": tag},
-                                     **extra)
-
-    async def announce(self, call: Call, prompts: list[str], path: Path, hold: bool) -> bool:
-        """Play ``path`` to both parties (rtpengine plays to the party whose tag is
-        given). With ``hold``, their audio is already blocked: unblock it when the
-        prompt ends. Returns whether both plays were accepted."""
-        tags = [t for t in (call.from_tag, call.to_tag) if t]
-        replies: list[dict[str, Any]] = []
-        error = None
-        try:
-            for tag in tags:
-                replies.append(await self.media("play media", call, tag, file=str(path)))
-        except SwitchError as exc:
-            error = str(exc)
-        duration_ms = max((int(r.get("duration", 0)) for r in replies), default=0)
-        ends = time.monotonic() + duration_ms / 1000
-        at = _now()
-        evidence = {"file": path.name, "to": tags, "blocked": hold, "rtpengine": replies,
-                    "error": error}
-        call.warnings.append({"at": at.isoformat(), "prompts": prompts, **evidence})
-        for prompt in prompts:
-            await self.record("warning", call.call_id, prompt, at, evidence)
-        if hold:
-            await asyncio.sleep(max(0.0, ends - time.monotonic()))
-            for tag in tags:
-                with contextlib.suppress(SwitchError):
-                    await self.media("unblock media", call, tag)
-        return error is None and len(replies) == len(tags) == 2
-
-    async def reminders(self, call: Call) -> None:
-        interval = int(call.info.get("reminder_interval_s", 300)) * self.cfg.minute_seconds / 60
-        prompt = Prompt.RECORDING_REMINDER.value
-        while True:
-            await asyncio.sleep(interval)
-            path = await asyncio.to_thread(self.prompts.speak, prompt, call.text(prompt))
-            await self.announce(call, [prompt], path, hold=False)
-
-    async def one_minute_warning(self, call: Call) -> None:
-        max_minutes = int(call.info.get("max_minutes", 0))
-        if max_minutes <= 0 or call.answered_mono is None:
-            return
-        due = call.answered_mono + (max_minutes - 1) * self.cfg.minute_seconds
-        await asyncio.sleep(max(0.0, due - time.monotonic()))
-        prompt = Prompt.ONE_MINUTE_LEFT.value
-        path = await asyncio.to_thread(self.prompts.speak, prompt, call.text(prompt))
-        await self.announce(call, [prompt], path, hold=False)
-
-    async def watch_recording(self, call: Call) -> None:
-        key = escaped(call.call_id)
-        while True:
-            await asyncio.sleep(WATCH_EVERY_S)
-            if key not in await self.recorded_now():
-                await self.fault(call, "recording_file_vanished")
-                return
-
-    async def recorded_now(self) -> set[str]:
-        """The spool's recorded Call-IDs, scanned at most once per WATCH_EVERY_S / 2 for
-        all the calls being watched."""
-        now = time.monotonic()
-        if self._scan is None or now - self._scan[0] > WATCH_EVERY_S / 2:
-            found = await asyncio.to_thread(recorded_call_ids, self.cfg.recording_dir)
-            self._scan = (now, found)
-        return self._scan[1]
-
-    async def fault(self, call: Call, what: str) -> None:
-        """A recorded call without its recording is a hole: end it, loudly."""
-        call.fault = what
-        log.critical("FAULT %s on call %s: ending it", what, call.call_id)
-        await self.record("fault", call.call_id, _now(), what)
-        try:
-            await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
-                                    call.to_tag or "")
-        except SwitchError as exc:
-            log.critical("could not end faulted call %s: %s", call.call_id, exc)
-
-    # -- the end ---------------------------------------------------------------------------
-    async def finish(self, call: Call, reason: str, at: datetime | None,
-                     delete_media: bool = False) -> None:
-        current = asyncio.current_task()
-        for task in call.tasks:
-            if task is not current:
-                task.cancel()
-        if delete_media or call.fault:
-            with contextlib.suppress(SwitchError):
-                await self.ng.request("delete", **{"call-id": call.call_id})
-        ended = at or _now()
-        duration = (ended - call.answered_at).total_seconds() if call.answered_at else 0.0
-        rate = Decimal(str(call.info.get("rate_per_minute", "0")))
-        minutes, cents = charge_cents(duration, rate)
-        # The core closes and bills the call in one transaction; its charge is the truth.
-        core_cents = await self.record("ended", call.call_id, ended, reason)
-        billing_error = None
-        if self.recorder is not None and core_cents is None:
-            billing_error = "core did not close the call record (see agent log)"
-        elif core_cents is not None:
-            cents = int(core_cents)
-        files = pcap_files(self.cfg.recording_dir, call.call_id)
-        if files and not call.recorded:
-            log.critical("PRIVACY: recording files exist for %s call %s",
-                         call.info.get("mode"), call.call_id)
-        self.calls_log.append({
-            "call_id": call.call_id, "facility": call.info.get("facility"),
-            "resident": call.info.get("resident"), "dialled": call.info.get("dialled"),
-            "to": call.info.get("number"), "mode": call.info.get("mode"),
-            "reason": call.info.get("reason"), "review": call.info.get("review", False),
-            "started_at": call.invited_at.isoformat(),
-            "answered_at": call.answered_at.isoformat() if call.answered_at else None,
-            "ended_at": ended.isoformat(), "duration_s": round(duration, 3),
-            "rate_per_minute": str(rate), "max_minutes": call.info.get("max_minutes"),
-            "billed_minutes": minutes, "charge_cents": cents, "charge": f"{cents / 100:.2f}",
-            "billing_error": billing_error, "recording": bool(files),
-            "recording_files": [f.name for f in files], "warnings": call.warnings,
-            "fault": call.fault, "end_reason": reason,
-        })
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _parse(value: object) -> datetime | None:
-    if not isinstance(value, str):
+def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
+    """A journal line as a call event; None for what the records do not take."""
+    kind, call_id = str(raw.get("kind", "")), str(raw.get("call_id") or "")
+    try:
+        at = datetime.fromisoformat(str(raw.get("at")))
+    except ValueError:
         return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(value)
-    return None
+    if kind not in KINDS or not call_id:
+        return None
+    return CallEvent(call_id, kind, at, 0, raw)
 
 
-async def serve(cfg: SwitchConfig) -> None:
+class Intake:
+    """The journal into the records: exactly once, offsets saved after each batch."""
+
+    def __init__(self, reader: JournalReader, records: CallRecords,
+                 announcer: Announcer) -> None:
+        self.reader = reader
+        self.records = records
+        self.announcer = announcer
+        self.applied = 0
+
+    async def drain(self) -> int:
+        """Apply what is new in the journal; returns how many lines were read."""
+        entries = await asyncio.to_thread(self.reader.pending)
+        for entry in entries:
+            if entry.event.get("kind") in ENDS:
+                # Also for a backlog: rtpengine must forget a call Kamailio's timer
+                # ended, and nothing may be played to it after its end.
+                call_id = str(entry.event.get("call_id") or "")
+                self.announcer.ended(call_id, delete_media=entry.event.get("kind") in (
+                    "ended", "failed"))
+            event = to_event(entry.event)
+            if event is not None and await self.records.apply(event):
+                self.applied += 1
+        if entries:
+            await asyncio.to_thread(self.reader.done, entries)
+        return len(entries)
+
+
+class LiveTail:
+    """The journal's fresh events to the announcer at once, on their own reader: an
+    answered call's audio is held and warned within a poll, however far the database
+    writes lag behind."""
+
+    def __init__(self, reader: JournalReader, announcer: Announcer) -> None:
+        self.reader = reader
+        self.announcer = announcer
+
+    async def run(self) -> None:
+        while True:
+            entries = await asyncio.to_thread(self.reader.pending)
+            now = datetime.now(UTC)
+            for entry in entries:
+                self.tell(entry.event, now)
+            self.reader.done(entries)
+            await asyncio.sleep(POLL_S / 2)
+
+    def tell(self, raw: Mapping[str, Any], now: datetime) -> None:
+        kind = raw.get("kind")
+        try:
+            age = (now - datetime.fromisoformat(str(raw.get("at")))).total_seconds()
+        except ValueError:
+            return
+        if age > LIVE_WITHIN_S:
+            return  # a backlog after a restart: those calls are past their warnings
+        if kind == "decided":
+            self.announcer.decided(raw)
+        elif kind == "answered":
+            self.announcer.answered(raw)
+        elif kind in ENDS:
+            self.announcer.ended(str(raw.get("call_id") or ""),
+                                 delete_media=kind in ("ended", "failed"))
+
+
+class Reconciler:
+    def __init__(self, ng: AsyncNgClient, records: CallRecords) -> None:
+        self.ng = ng
+        self.records = records
+        self.suspects: dict[str, datetime] = {}
+
+    async def run_once(self, min_age_s: float = 30.0) -> int:
+        """Close calls rtpengine has not known in two rounds in a row; returns how
+        many. Only called right after the journal was drained."""
+        now = datetime.now(UTC)
+        missing: dict[str, datetime] = {}
+        for record in await self.records.open_calls():
+            call_id = record.sip_call_id
+            if call_id is None or record.at > now - timedelta(seconds=min_age_s):
+                continue
+            try:
+                await self.ng.request("query", **{"call-id": call_id})
+            except NgTimeout:
+                return 0  # rtpengine is down: it knows nothing, and says nothing either
+            except NgError:
+                missing[call_id] = self.suspects.get(call_id, now)
+        closed = 0
+        for call_id, since in missing.items():
+            if call_id in self.suspects:
+                log.warning("call %s lost by the switch: closed as interrupted", call_id)
+                closed += await self.records.apply(CallEvent(call_id, "interrupted", since))
+        self.suspects = {c: t for c, t in missing.items() if c not in self.suspects}
+        return closed
+
+
+async def heartbeat(cfg: SwitchConfig) -> None:
+    """Its own task, so a long database retry in the intake does not look like death
+    while the announcer still works."""
+    while True:
+        cfg.heartbeat.touch()
+        await asyncio.sleep(HEARTBEAT_S)
+
+
+async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     loop = asyncio.get_running_loop()
     ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
-    recorder = None
-    if not cfg.brain:
-        from privline.adapters.switch.brain import CoreRecorder
-
-        recorder = CoreRecorder()
-    agent = Agent(cfg, ng, recorder)
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: agent, local_addr=("127.0.0.1", cfg.agent_port))
-    warm = asyncio.ensure_future(asyncio.to_thread(agent.prewarm))
+    announcer = Announcer(cfg, ng, records)
+    intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
+    tail = asyncio.ensure_future(
+        LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).run())
+    reconciler = Reconciler(ng, records)
+    warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
+    beat = asyncio.ensure_future(heartbeat(cfg))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("agent listening on 127.0.0.1:%d", cfg.agent_port)
-    await stop.wait()
+    log.info("agent reading %s", cfg.journal_dir)
+    reconciled = time.monotonic()
+    while not stop.is_set():
+        read = await intake.drain()
+        if read:
+            continue
+        if time.monotonic() - reconciled >= RECONCILE_S:
+            reconciled = time.monotonic()
+            await reconciler.run_once()
+            await asyncio.to_thread(intake.reader.prune)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POLL_S)
+    tail.cancel()
+    beat.cancel()
+    cfg.heartbeat.unlink(missing_ok=True)  # the routing sees the agent gone at once
     warm.cancel()
-    transport.close()
     ng.close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = SwitchConfig.load(Path(args[0]))
-    import os
-
-    for name, value in cfg.env.items():
-        os.environ.setdefault(name, value)
-    asyncio.run(serve(cfg))
-
-
-if __name__ == "__main__":
-    main()
+    records.close()

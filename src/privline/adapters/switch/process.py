@@ -1,16 +1,15 @@
 """Start and stop the switch daemons: rtpengine, Kamailio and the call agent.
 
-``up`` records each PID with its start time (from /proc) in ``switch/run/state.json``;
+``up`` starts what is not running (after a crash of one daemon, only that one) and
+records each PID with its start time (from /proc) in ``switch/run/state.json``;
 ``down`` signals exactly those processes, and only while /proc still shows the same
 process (PID and start time), so a recycled PID or a packaged service is never touched.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -21,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from privline.adapters.switch.config import SwitchConfig, write_configs
+from privline.adapters.switch.config import ROUTING_ENTRY, SwitchConfig, write_configs
 from privline.adapters.switch.errors import ConfigError, ProcessError
 from privline.adapters.switch.ng import NgClient
 
@@ -82,17 +81,16 @@ def commands(cfg: SwitchConfig, files: Mapping[str, Path]) -> dict[str, list[str
                       "--config-section=rtpengine"],
         "kamailio": [_binary("kamailio"), "-f", str(files["kamailio"]), "-DD", "-E",
                      "-m", "256", "-M", "32", "-Y", str(cfg.run_dir)],
-        "agent": [sys.executable, "-m", "privline.adapters.switch.agent", str(files["json"])],
+        "agent": [sys.executable, "-m", "privline.entrypoints.switch_agent"],
         # Moves finished recordings from rtpengine's spool into the encrypted vault while
         # the switch runs, so plaintext never waits in the spool for someone to remember.
         "ingest": [sys.executable, "-m", "privline", "vault", "ingest", "--every", "2"],
     }
 
 
-def _spawn(name: str, argv: list[str], cfg: SwitchConfig) -> Proc:
+def _spawn(name: str, argv: list[str], cfg: SwitchConfig, env: Mapping[str, str]) -> Proc:
     log_path = cfg.dir / "logs" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **cfg.env}
     with log_path.open("ab") as log:
         child = subprocess.Popen(  # noqa: S603 - argv built from fixed binaries
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -135,42 +133,49 @@ def sip_ping(port: int, timeout: float = 0.3) -> bool:
             return False
 
 
-def agent_ping(port: int, timeout: float = 0.3) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.sendto(b'{"event": "ping"}', ("127.0.0.1", port))
-            return sock.recv(4096) == b"pong"
-        except OSError:
-            return False
+def agent_alive(cfg: SwitchConfig, stale_s: float = 5.0) -> bool:
+    """The agent's heartbeat is fresh (the same test the routing makes per call)."""
+    try:
+        return cfg.heartbeat.stat().st_mtime > time.time() - stale_s
+    except OSError:
+        return False
 
 
-def up(cfg: SwitchConfig, timeout: float = 15.0) -> list[Proc]:
-    """Render the configs and start the three daemons; on any failure stop what started."""
-    running = [p for p in read_state(cfg) if p.alive()]
-    if running:
-        raise ProcessError(
-            f"switch already running (pids {', '.join(str(p.pid) for p in running)})")
-    cfg = dataclasses.replace(cfg, agent_token=secrets.token_hex(16))
-    files = write_configs(cfg)
+def up(cfg: SwitchConfig, env: Mapping[str, str], timeout: float = 15.0,
+       entry: str = ROUTING_ENTRY) -> list[Proc]:
+    """Render the configs and start every daemon that is not running: all of them, or
+    after a crash only the one that died. ``env`` is the daemons' whole environment
+    (``Settings.child_env()``): Kamailio's routing and the agent read their Settings
+    back from it. Returns what this call started; on a failure, stops it."""
+    running = {p.name: p for p in read_state(cfg) if p.alive()}
+    files = write_configs(cfg, entry)
     argv = commands(cfg, files)
     checks = {
         "rtpengine": NgClient("127.0.0.1", cfg.ng_port, timeout=0.2, tries=1).ping,
         "kamailio": lambda: sip_ping(cfg.sip_port),
-        "agent": lambda: agent_ping(cfg.agent_port),
+        "agent": lambda: agent_alive(cfg),
         "ingest": lambda: True,
     }
-    names = ["agent", "rtpengine", "kamailio"] + (["ingest"] if cfg.ingest else [])
+    # rtpengine before the agent (it asks rtpengine about open calls) and both before
+    # Kamailio admits calls.
+    names = ["rtpengine", "agent", "kamailio"] + (["ingest"] if cfg.ingest else [])
+    if all(n in running for n in names):
+        raise ProcessError(
+            f"switch already running (pids {', '.join(str(p.pid) for p in running.values())})")
     started: list[Proc] = []
     try:
         for name in names:
-            proc = _spawn(name, argv[name], cfg)
+            if name in running:
+                continue
+            if name == "agent":
+                cfg.heartbeat.unlink(missing_ok=True)  # only the new agent's beat counts
+            proc = _spawn(name, argv[name], cfg, env)
             started.append(proc)
-            _write_state(cfg, started)
+            _write_state(cfg, [*running.values(), *started])
             _wait(checks[name], proc, timeout)
     except BaseException:
         stop(started)
-        _write_state(cfg, [])
+        _write_state(cfg, list(running.values()))
         raise
     return started
 
@@ -223,7 +228,7 @@ def status(cfg: SwitchConfig) -> dict[str, dict[str, object]]:
     result["rtpengine"]["answers"] = NgClient(
         "127.0.0.1", cfg.ng_port, timeout=0.2, tries=1).ping()
     result["kamailio"]["answers"] = sip_ping(cfg.sip_port)
-    result["agent"]["answers"] = agent_ping(cfg.agent_port)
+    result["agent"]["answers"] = agent_alive(cfg)
     if cfg.ingest:
         proc = procs.get("ingest")
         result["ingest"] = {"running": bool(proc and proc.alive()),

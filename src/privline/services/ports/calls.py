@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -28,3 +29,23 @@ class CallLog(Protocol):
     def add_warning(self, call_id: int, warning: WarningPlayed) -> None: ...
     def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
              ) -> Sequence[CallRecord]: ...
+    # The switch's side: events applied once, refusals before a decision, open calls.
+    def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool: ...
+    def add_refusal(self, refusal: CallRefusal) -> None: ...
+    def refusal(self, sip_call_id: str) -> CallRefusal | None: ...
+    def refusals(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+                 ) -> Sequence[CallRefusal]: ...
+    def open_calls(self) -> Sequence[CallRecord]: ...
+
+
+@dataclass(frozen=True)
+class CallRefusal:
+    """A call the switch turned away before any decision was made."""
+
+    sip_call_id: str
+    at: datetime
+    facility_id: str | None
+    resident_id: str | None
+    dialled: str | None
+    reason: str
+    sip_code: int

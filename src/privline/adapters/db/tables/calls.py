@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from privline.adapters.db.metadata import DecimalText, UTCDateTime, metadata
@@ -47,4 +48,30 @@ call_warnings = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("prompt", String(48), nullable=False),
     Column("evidence", Text, nullable=False),  # JSON: rtpengine's answer, durations
+)
+
+# Refusals before any decision (no facility, untrusted source, no PIN, late offer, the
+# decision unavailable): a call the switch turned away still leaves its record.
+call_refusals = Table(
+    "call_refusals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sip_call_id", String(200), nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("facility_id", String(64)),
+    Column("resident_id", String(64)),
+    Column("dialled", String(64)),
+    Column("reason", String(48), nullable=False),
+    Column("sip_code", Integer, nullable=False),
+)
+
+# Each call event the switch reported, once: replaying the switch's journal after a
+# crash finds its key here and changes nothing (exactly-once on top of at-least-once).
+call_events = Table(
+    "call_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sip_call_id", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("sip_call_id", "kind", "seq"),
 )

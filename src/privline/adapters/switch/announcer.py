@@ -1,0 +1,233 @@
+"""What the parties hear, and the watch on a recorded call's file: the call agent's
+media work, kept off the SIP path.
+
+Per call, from the journal's events:
+
+- on ``decided``, make the announcement audio;
+- on ``answered``, check again that a recorded call's pcap exists (else end it as a
+  fault), block both parties' audio, play the announcements to each party, and unblock
+  after rtpengine's reported duration, so nobody talks over the warning;
+- play the recording reminder at the facility's interval and the one-minute warning
+  before max_minutes (Kamailio's dialog timer ends the call itself);
+- watch the recording file while the call lasts: a recorded call whose file vanishes is
+  ended as a fault;
+- on the call's end, stop all of that at once (nothing is ever played to a call
+  rtpengine has deleted) and delete the call in rtpengine.
+
+Each warning played is written to the call's record with rtpengine's answer as evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.errors import SwitchError
+from privline.adapters.switch.ng import AsyncNgClient
+from privline.adapters.switch.prompts import Prompts
+from privline.adapters.switch.recordings import escaped, pcap_files, recorded_call_ids
+from privline.adapters.switch.records import CallRecords
+from privline.adapters.switch.rpc import KamailioRpc
+from privline.domain.announcements import Prompt, text_of
+
+log = logging.getLogger("privline.switch.announcer")
+WATCH_EVERY_S = 1.0
+
+
+@dataclass
+class Call:
+    call_id: str
+    info: Mapping[str, Any]
+    prompt: asyncio.Future[Path] | None = None
+    to_tag: str | None = None
+    answered_mono: float | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def from_tag(self) -> str:
+        return str(self.info.get("from_tag") or "")
+
+    @property
+    def recorded(self) -> bool:
+        return self.info.get("mode") == "recorded"
+
+    def text(self, prompt: str) -> str:
+        return text_of(Prompt(prompt), str(self.info.get("facility_name", "")),
+                       Decimal(str(self.info.get("rate_per_minute", "0"))))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Announcer:
+    def __init__(self, cfg: SwitchConfig, ng: AsyncNgClient, records: CallRecords) -> None:
+        self.cfg = cfg
+        self.ng = ng
+        self.records = records
+        self.prompts = Prompts(cfg.prompts_dir)
+        self.rpc = KamailioRpc(cfg.rpc_socket)
+        self.calls: dict[str, Call] = {}
+        self._scan: tuple[float, set[str]] | None = None
+
+    # -- events ---------------------------------------------------------------------
+    def decided(self, event: Mapping[str, Any]) -> None:
+        call = Call(str(event["call_id"]), event)
+        self.calls[call.call_id] = call
+        parts = [(p, call.text(p)) for p in event.get("announcements", [])]
+        if parts:
+            call.prompt = asyncio.ensure_future(asyncio.to_thread(self.prompts.sequence, parts))
+
+    def answered(self, event: Mapping[str, Any]) -> None:
+        call = self.calls.get(str(event["call_id"]))
+        if call is None or call.answered_mono is not None:
+            return
+        call.to_tag = event.get("to_tag")
+        call.answered_mono = time.monotonic()
+        call.tasks.append(asyncio.ensure_future(self.run(call)))
+
+    def ended(self, call_id: str, *, delete_media: bool) -> None:
+        """Stop everything for this call before anything else can be sent to it."""
+        call = self.calls.pop(call_id, None)
+        if call is not None:
+            for task in call.tasks:
+                task.cancel()
+            if call.prompt is not None:
+                call.prompt.cancel()
+        if delete_media:
+            asyncio.ensure_future(self._delete(call_id))
+
+    async def _delete(self, call_id: str) -> None:
+        with contextlib.suppress(SwitchError):
+            await self.ng.request("delete", **{"call-id": call_id})
+
+    def prewarm(self) -> None:
+        """Make the prompts that do not depend on a facility or rate ahead of calls."""
+        for prompt in (Prompt.PRIVATE_NOTICE, Prompt.RECORDING_REMINDER,
+                       Prompt.ONE_MINUTE_LEFT, Prompt.REVIEW_NOTICE):
+            try:
+                self.prompts.speak(prompt.value, text_of(prompt, "", Decimal(0)))
+            except SwitchError as exc:
+                log.error("prompt %s: %s", prompt.value, exc)
+
+    # -- the answered call ----------------------------------------------------------
+    async def run(self, call: Call) -> None:
+        if call.recorded and not pcap_files(self.cfg.recording_dir, call.call_id):
+            await self.fault(call, "recording_missing_at_answer")
+            return
+        if call.recorded:
+            call.tasks.append(asyncio.ensure_future(self.watch_recording(call)))
+        if call.prompt is not None:
+            tags = [t for t in (call.from_tag, call.to_tag) if t]
+            # Hold both parties' audio from the moment of answer, before the prompt
+            # file is even ready, so nobody talks before the warning.
+            blocked = await self.block(call, tags)
+            try:
+                path: Path | None = await call.prompt
+            except SwitchError as exc:
+                log.error("prompt failed for %s: %s", call.call_id, exc)
+                path = None
+            ok = path is not None and blocked and await self.announce(
+                call, list(call.info.get("announcements", [])), path, hold=True)
+            if not ok and call.recorded:
+                await self.fault(call, "warning_not_played")
+                return
+        if call.recorded:
+            call.tasks.append(asyncio.ensure_future(self.reminders(call)))
+        call.tasks.append(asyncio.ensure_future(self.one_minute_warning(call)))
+
+    async def block(self, call: Call, tags: list[str]) -> bool:
+        try:
+            for tag in tags:
+                await self.media("block media", call, tag)
+        except SwitchError as exc:
+            log.error("block media failed for %s: %s", call.call_id, exc)
+            return False
+        return True
+
+    async def media(self, command: str, call: Call, tag: str, **extra: Any) -> dict[str, Any]:
+        return await self.ng.request(command, **{"call-id": call.call_id, "from-tag": tag},
+                                     **extra)
+
+    async def announce(self, call: Call, prompts: list[str], path: Path, hold: bool) -> bool:
+        """Play ``path`` to both parties (rtpengine plays to the party whose tag is
+        given). With ``hold``, their audio is already blocked: unblock it when the
+        prompt ends. Returns whether both plays were accepted."""
+        tags = [t for t in (call.from_tag, call.to_tag) if t]
+        replies: list[dict[str, Any]] = []
+        error = None
+        try:
+            for tag in tags:
+                replies.append(await self.media("play media", call, tag, file=str(path)))
+        except SwitchError as exc:
+            error = str(exc)
+        duration_ms = max((int(r.get("duration", 0)) for r in replies), default=0)
+        ends = time.monotonic() + duration_ms / 1000
+        at = _now()
+        evidence = {"file": path.name, "to": tags, "blocked": hold, "rtpengine": replies,
+                    "error": error}
+        for prompt in prompts:
+            await self.records.warning(call.call_id, prompt, at, evidence)
+        if hold:
+            await asyncio.sleep(max(0.0, ends - time.monotonic()))
+            for tag in tags:
+                with contextlib.suppress(SwitchError):
+                    await self.media("unblock media", call, tag)
+        return error is None and len(replies) == len(tags) == 2
+
+    async def reminders(self, call: Call) -> None:
+        interval = int(call.info.get("reminder_interval_s", 300)) * self.cfg.minute_seconds / 60
+        prompt = Prompt.RECORDING_REMINDER.value
+        while call.call_id in self.calls:
+            await asyncio.sleep(interval)
+            path = await asyncio.to_thread(self.prompts.speak, prompt, call.text(prompt))
+            if call.call_id in self.calls:
+                await self.announce(call, [prompt], path, hold=False)
+
+    async def one_minute_warning(self, call: Call) -> None:
+        max_minutes = int(call.info.get("max_minutes", 0))
+        if max_minutes <= 0 or call.answered_mono is None:
+            return
+        due = call.answered_mono + (max_minutes - 1) * self.cfg.minute_seconds
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        prompt = Prompt.ONE_MINUTE_LEFT.value
+        path = await asyncio.to_thread(self.prompts.speak, prompt, call.text(prompt))
+        if call.call_id in self.calls:
+            await self.announce(call, [prompt], path, hold=False)
+
+    async def watch_recording(self, call: Call) -> None:
+        key = escaped(call.call_id)
+        while call.call_id in self.calls:
+            await asyncio.sleep(WATCH_EVERY_S)
+            if call.call_id in self.calls and key not in await self.recorded_now():
+                await self.fault(call, "recording_file_vanished")
+                return
+
+    async def recorded_now(self) -> set[str]:
+        """The spool's recorded Call-IDs, scanned at most once per WATCH_EVERY_S / 2 for
+        all the calls being watched."""
+        now = time.monotonic()
+        if self._scan is None or now - self._scan[0] > WATCH_EVERY_S / 2:
+            found = await asyncio.to_thread(recorded_call_ids, self.cfg.recording_dir)
+            self._scan = (now, found)
+        return self._scan[1]
+
+    async def fault(self, call: Call, what: str) -> None:
+        """A recorded call without its recording is a hole: end it, loudly. The record
+        notes the fault first, so the dialog's end closes it as a fault."""
+        log.critical("FAULT %s on call %s: ending it", what, call.call_id)
+        await self.records.fault(call.call_id, _now(), what)
+        try:
+            await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
+                                    call.to_tag or "")
+        except SwitchError as exc:
+            log.critical("could not end faulted call %s: %s", call.call_id, exc)

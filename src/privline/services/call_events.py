@@ -1,0 +1,96 @@
+"""The switch's call events, applied to the call records exactly once.
+
+The switch writes each event of a call's life (answered, bye, dialog ended, failed,
+refused) to a journal before it acts on the next SIP message; the call agent applies the
+journal here. Delivery is at least once (after a crash the agent re-reads what it had not
+yet marked as done); each event's key (SIP Call-ID, kind, seq) is noted in the same
+transaction as its effect, so a replay changes nothing: exactly once in the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from privline.domain.access import Action
+from privline.domain.model import Actor, CallRecord
+from privline.services import call_records
+from privline.services.access import check_allowed
+from privline.services.errors import InvalidInput, NotFound
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.calls import CallRefusal
+
+KINDS = ("refused", "answered", "bye", "ended", "failed", "interrupted")
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    call_id: str
+    kind: str
+    at: datetime
+    seq: int = 0
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+def dialog_end_reason(record: CallRecord, at: datetime, minute_seconds: float) -> str:
+    """Kamailio reports a dialog's end without saying why; its own timer ends a call at
+    max_minutes, so an end at (or past) the limit is that timer's, anything else a
+    hangup; a call the agent ended for a fault ends as a fault."""
+    if record.fault is not None:
+        return "fault"
+    if record.max_minutes <= 0 or record.answered_at is None:
+        return "hangup"
+    limit = record.max_minutes * minute_seconds
+    return "max_minutes" if (at - record.answered_at).total_seconds() >= limit - 1 else "hangup"
+
+
+def apply_call_event(uow_factory: UnitOfWorkFactory, actor: Actor, event: CallEvent, *,
+                     minute_seconds: float = 60.0) -> bool:
+    """Apply one event in one transaction; False when it had been applied already or
+    names a call the core never decided (nothing to change, and nothing to retry)."""
+    check_allowed(actor, Action.CALL_RECORD)
+    if event.kind not in KINDS:
+        raise InvalidInput(f"unknown call event {event.kind!r}", code="invalid_event")
+    if not event.call_id or len(event.call_id) > 200:
+        raise InvalidInput("a call event needs a SIP Call-ID of at most 200 characters",
+                           code="invalid_event")
+    with uow_factory() as uow:
+        if not uow.calls.claim_event(event.call_id, event.kind, event.seq, event.at):
+            return False
+        applied = True
+        try:
+            _apply(uow, actor, event, minute_seconds)
+        except NotFound:
+            applied = False  # e.g. the Call-ID of a refused duplicate INVITE
+        uow.commit()
+    return applied
+
+
+def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
+           minute_seconds: float) -> None:
+    d = event.data
+    if event.kind == "refused":
+        call_records.refuse_call(uow, actor, CallRefusal(
+            event.call_id, event.at, _text(d.get("facility")), _text(d.get("resident")),
+            _text(d.get("dialled")), str(d.get("reason") or "unknown")[:48],
+            int(str(d.get("code") or 0))), fault=bool(d.get("fault")))
+    elif event.kind == "answered":
+        call_records.answer_call(uow, actor, event.call_id, event.at)
+    elif event.kind == "bye":
+        call_records.close_call(uow, actor, event.call_id, event.at, "hangup")
+    elif event.kind == "ended":
+        record = uow.calls.get(event.call_id)
+        if record is None:
+            raise NotFound(f"no call {event.call_id}", code="call_not_found")
+        reason = str(d.get("reason") or dialog_end_reason(record, event.at, minute_seconds))
+        call_records.close_call(uow, actor, event.call_id, event.at, reason,
+                                _text(d.get("fault")))
+    elif event.kind == "failed":
+        call_records.close_call(uow, actor, event.call_id, event.at, "unanswered")
+    else:  # interrupted: the switch lost the call (see the agent's reconciliation)
+        call_records.close_call(uow, actor, event.call_id, event.at, "interrupted")
+
+
+def _text(value: object) -> str | None:
+    return None if value in (None, "") else str(value)[:64]

@@ -1,0 +1,90 @@
+"""Calls in progress survive the death of the call agent and a restart of the whole
+switch: every record closes (at its hangup, or as interrupted), none is billed twice,
+and no privileged call is recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+from typing import Any
+
+import pytest
+
+from privline.adapters.switch.recordings import any_files, pcap_files
+from tests.e2e.conftest import ATTORNEY, ORDINARY
+from tests.e2e.stack import Calls, Stack
+
+pytestmark = pytest.mark.e2e
+
+
+def place(stack: Stack, count: int, pause_ms: int) -> tuple[Calls, dict[str, str]]:
+    numbers = [ORDINARY, ATTORNEY]
+    rows = [("f1", "rsoak", "1234", "0", numbers[n % 2]) for n in range(count)]
+    calls = stack.sipp_calls(rows, pause_ms=pause_ms, rate=10, wait=False,
+                             timeout=pause_ms / 1000 + 90, sample_repeats=1)
+    modes = {c: ("recorded" if n % 2 == 0 else "private") for n, c in enumerate(calls.call_ids)}
+    return calls, modes
+
+
+def all_answered(stack: Stack, call_ids: list[str]) -> bool:
+    listed = stack.calls_list()
+    return all((c := listed.get(call_id)) is not None and c["answered_at"] and c["warnings"]
+               for call_id in call_ids)
+
+
+def daemon_pid(stack: Stack, name: str) -> int:
+    state = json.loads((stack.home / "switch" / "run" / "state.json").read_text())
+    return int(next(p["pid"] for p in state if p["name"] == name))
+
+
+def check_closed_once(stack: Stack, modes: dict[str, str],
+                      records: dict[str, dict[str, Any] | None]) -> None:
+    for call_id, record in records.items():
+        assert record is not None, call_id
+        assert record["ended_at"] is not None, (call_id, "never closed")
+        assert record["end_reason"] in ("hangup", "interrupted"), record
+        assert record["mode"] == modes[call_id]
+        assert record["charge_cents"] == record["ledger_cents"], record  # billed once
+        if modes[call_id] == "recorded":
+            assert record["ledger_cents"] > 0, record
+            assert len(pcap_files(stack.spool, call_id)) == 1
+        else:
+            assert record["ledger_cents"] == 0
+            assert any_files(stack.spool, call_id) == [], "a privileged call left a file"
+    db = sqlite3.connect(stack.home / "privline.db")
+    try:
+        ends = db.execute("SELECT details FROM audit_events WHERE action = 'call.end'").fetchall()
+    finally:
+        db.close()
+    closed = [json.loads(d)["sip_call_id"] for (d,) in ends]
+    assert all(closed.count(c) == 1 for c in modes), "a call was closed twice"
+
+
+def test_agent_killed_during_50_calls_and_restarted_every_record_closes_once(
+    stack: Stack,
+) -> None:
+    calls, modes = place(stack, 50, pause_ms=15000)
+    stack.wait_until("50 calls answered and warned",
+                     lambda: all_answered(stack, calls.call_ids), timeout=60)
+    os.kill(daemon_pid(stack, "agent"), signal.SIGKILL)
+    up = stack.switch("up")  # starts only what died
+    assert "agent" in up.stdout and "kamailio" not in up.stdout, up.stdout
+    assert calls.wait(120) == 0, calls.errors
+    check_closed_once(stack, modes, stack.wait_records(calls.call_ids, timeout=120))
+    status = json.loads(stack.switch("status", "--json").stdout)
+    assert status["healthy"] is True, status
+
+
+def test_switch_restarted_with_calls_in_progress_every_record_closes_once(
+    stack: Stack,
+) -> None:
+    calls, modes = place(stack, 20, pause_ms=20000)
+    stack.wait_until("20 calls answered and warned",
+                     lambda: all_answered(stack, calls.call_ids), timeout=60)
+    stack.switch("down")
+    stack.switch("up")
+    # The phones' BYEs reach the restarted Kamailio (loose routing needs no state).
+    assert calls.wait(150) == 0, calls.errors
+    check_closed_once(stack, modes, stack.wait_records(calls.call_ids, timeout=120))

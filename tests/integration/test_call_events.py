@@ -1,0 +1,186 @@
+"""The switch's call events applied to the records: exactly once through replays, in any
+order, refusals kept, why a call ended, and the switch's writes getting the audit log's
+automatic checkpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from privline.adapters.switch.agent import Reconciler
+from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.records import CallRecords
+from privline.adapters.switch.testing import FakeKSR, Message, MockRtpengine
+from privline.bootstrap import bootstrap
+from privline.domain.access import Role
+from privline.domain.model import Actor
+from privline.domain.policy import CallRequest
+from privline.entrypoints.kamailio_app import build_router
+from privline.entrypoints.switch_agent import build_records
+from privline.services import call_records, calls, facilities
+from privline.services.call_events import CallEvent, apply_call_event
+from privline.services.errors import Unavailable
+from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.settings import Settings
+from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, STAFF, World
+
+SWITCH = Actor("switch", Role.SWITCH)
+
+
+def place(uow: UnitOfWorkFactory, sip: str, to: str = FAMILY_NUMBER) -> None:
+    calls.decide_call(uow, SWITCH, CallRequest("state-prison", ROSA, to), now=NOW,
+                      sip_call_id=sip)
+
+
+def apply(uow: UnitOfWorkFactory, sip: str, kind: str, seconds: float, **data: object
+          ) -> bool:
+    return apply_call_event(uow, SWITCH, CallEvent(sip, kind, NOW + timedelta(seconds=seconds),
+                                                   0, data), minute_seconds=60)
+
+
+def state(uow: UnitOfWorkFactory, sip: str) -> tuple[object, ...]:
+    with uow() as u:
+        r = u.calls.get(sip)
+        assert r is not None
+        return (r.duration_s, r.charge_cents, r.end_reason, -u.accounts.charged_for(sip),
+                u.audit.count())
+
+
+def test_replayed_events_change_nothing(uow: UnitOfWorkFactory, world: World) -> None:
+    place(uow, "e-1@test")
+    assert apply(uow, "e-1@test", "answered", 2)
+    assert apply(uow, "e-1@test", "bye", 125)
+    once = state(uow, "e-1@test")
+    assert once[:4] == (123, 33, "hangup", 33)  # 3 minutes at $0.11
+    for kind, at in (("answered", 2), ("bye", 125), ("ended", 126)):
+        apply(uow, "e-1@test", kind, at)
+    apply(uow, "e-1@test", "ended", 126)
+    assert state(uow, "e-1@test") == (*once[:4], once[4] + 0)  # no new audit event either
+
+
+def test_an_answer_that_arrives_after_the_end_is_billed_once(uow: UnitOfWorkFactory,
+                                                             world: World) -> None:
+    """Each Kamailio worker has its own journal file: a call's events can cross."""
+    place(uow, "e-2@test")
+    apply(uow, "e-2@test", "ended", 61)
+    assert state(uow, "e-2@test")[:2] == (0, 0)
+    apply(uow, "e-2@test", "answered", 1)
+    assert state(uow, "e-2@test")[:4] == (60, 11, "hangup", 11)
+
+
+def test_a_refusal_before_any_decision_is_a_record_with_its_audit_event(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    for _ in range(2):
+        apply(uow, "e-3@test", "refused", 0, reason="pin_required", code=403,
+              facility="state-prison", resident=ROSA, dialled="2125550100")
+    (refusal,) = call_records.list_refusals(uow, ADMIN)
+    assert (refusal.sip_call_id, refusal.reason, refusal.sip_code, refusal.resident_id) == (
+        "e-3@test", "pin_required", 403, ROSA)
+    with uow() as u:
+        events = [e for e in u.audit.entries() if e.action == "call.refuse"]
+    assert len(events) == 1 and json.loads(events[0].details)["reason"] == "pin_required"
+
+
+def test_a_decided_call_refused_is_closed_as_refused_never_billed(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-4@test")
+    apply(uow, "e-4@test", "refused", 1, reason="recording_fault", code=500, fault=True)
+    with uow() as u:
+        record = u.calls.get("e-4@test")
+    assert record is not None
+    assert (record.end_reason, record.fault, record.charge_cents) == (
+        "refused", "recording_fault", 0)
+    assert call_records.list_refusals(uow, ADMIN) == []
+
+
+@pytest.mark.parametrize(("seconds", "fault", "reason"), [
+    (14.5, None, "hangup"), (15 * 60, None, "max_minutes"), (30, "recording_file_vanished",
+                                                             "fault")])
+def test_why_a_dialog_ended(uow: UnitOfWorkFactory, world: World, seconds: float,
+                            fault: str | None, reason: str) -> None:
+    place(uow, "e-5@test")  # the prison allows 15 minutes
+    apply(uow, "e-5@test", "answered", 0)
+    if fault:
+        call_records.call_fault(uow, SWITCH, "e-5@test", at=NOW, fault=fault)
+    apply(uow, "e-5@test", "ended", seconds)
+    assert state(uow, "e-5@test")[2] == reason
+
+
+def test_a_call_the_switch_lost_is_closed_as_interrupted_once(uow: UnitOfWorkFactory,
+                                                              world: World) -> None:
+    place(uow, "e-6@test")
+    apply(uow, "e-6@test", "answered", 0)
+    records = CallRecords(uow, 60)
+    engine = MockRtpengine()  # restarted: knows no call
+
+    async def rounds() -> list[int]:
+        transport, port = await engine.serve()
+        from privline.adapters.switch.ng import AsyncNgClient
+
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        reconciler = Reconciler(ng, records)
+        try:
+            return [await reconciler.run_once(min_age_s=0) for _ in range(3)]
+        finally:
+            ng.close()
+            transport.close()
+
+    assert asyncio.run(rounds()) == [0, 1, 0]  # a suspect first, closed on the second look
+    assert state(uow, "e-6@test")[2] == "interrupted"
+
+
+def test_the_agent_retries_while_the_database_is_unavailable(uow: UnitOfWorkFactory,
+                                                             world: World) -> None:
+    place(uow, "e-7@test")
+    failures = [Unavailable("locked"), Unavailable("locked")]
+
+    def flaky() -> UnitOfWork:
+        if failures:
+            raise failures.pop()
+        return uow()
+
+    records = CallRecords(flaky, 60)
+    event = CallEvent("e-7@test", "answered", NOW)
+    assert asyncio.run(records.apply(event)) is True and failures == []
+    records.close()
+
+
+def test_twenty_switch_events_make_four_automatic_checkpoints(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Regression (issue 9): the routing and the agent built their store without the
+    signer, so none of the switch's audit events ever made a checkpoint."""
+    monkeypatch.setenv("PRIVLINE_AUDIT_CHECKPOINT_EVERY", "5")
+    settings = Settings.from_env()
+    rt = bootstrap(settings, create=True)
+    facilities.add_facility(rt.uow, ADMIN, PRISON, now=NOW)
+    facilities.add_resident(rt.uow, STAFF, facility_id=PRISON.id, resident_id=ROSA,
+                            pin=ROSA_PIN, opening_balance_cents=2000, now=NOW)
+    cfg = SwitchConfig.from_settings(settings)
+    cfg.run_dir.mkdir(parents=True)
+    cfg.journal_dir.mkdir(parents=True)
+    cfg.heartbeat.touch()
+    ksr = FakeKSR(MockRtpengine(cfg.recording_dir))
+    router = build_router(ksr)  # the routing as Kamailio's mod_init builds it
+    records = build_records(settings)  # the agent's writer as its process builds it
+    with rt.uow() as u:
+        before_events, before_checkpoints = u.audit.count(), len(u.audit.checkpoints())
+    for n in range(5):  # 5 calls x (decide, answer, end, charge) = 20 audit events
+        sip = f"cp-{n}@test"
+        ksr.message(Message(call_id=sip, ruri_user="2125550100", headers={
+            "X-Privline-Facility": PRISON.id, "X-Privline-Resident": ROSA,
+            "X-Privline-PIN": ROSA_PIN}))
+        router.request()
+        assert ksr.relayed, ksr.log
+        for kind, at in (("answered", 1), ("bye", 30)):
+            assert asyncio.run(records.apply(CallEvent(sip, kind, NOW + timedelta(seconds=at))))
+    records.close()
+    with rt.uow() as u:
+        assert u.audit.count() - before_events == 20
+        assert len(u.audit.checkpoints()) - before_checkpoints == 4
