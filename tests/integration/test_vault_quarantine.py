@@ -262,14 +262,13 @@ def test_a_verification_racing_an_ingest_still_quarantines_the_new_recording(
 def test_a_directory_import_quarantines_recordings_of_the_numbers_it_protects(
         uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path) -> None:
     from privline.domain.registry import Kind
-    from privline.services import imports, quarantine
+    from privline.services import imports
 
     clinic = store_calls(uow, vault, home, CLINIC, 2, "imported")
     listing = imports.Listing("1234567893", "DR LEE", Kind.PHYSICIAN, ("310 555 0177",),
                               True, 2)
     imports.import_directory(uow, STAFF, origin="nppes", file_name="npidata.csv",
-                             listings=iter([listing]), complete=lambda: True,
-                             on_protected=quarantine.on_protected, now=LATER)
+                             listings=iter([listing]), complete=lambda: True, now=LATER)
     assert states(uow, clinic) == ["quarantined", "quarantined"]
 
 
