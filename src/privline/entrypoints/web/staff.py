@@ -14,9 +14,10 @@ from fastapi import APIRouter, Form, Request, Response
 
 from privline.domain.access import Action, allowed
 from privline.domain.model import Actor
+from privline.domain.registry import Entry, Status
 from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
-from privline.services import portal, portal_review, users
+from privline.services import portal, portal_review, registry, users
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 router = APIRouter(prefix="/staff", route_class=WebRoute, include_in_schema=False)
@@ -174,6 +175,66 @@ def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note:
         return redirect(v, "/staff/expiring", flash=_stale(entry_id, exc))
     return redirect(v, "/staff/expiring", flash=f"Expiry confirmed for {entry.number}: it is "
                                                 "no longer protected.")
+
+
+@router.get("/directory")
+def directory(request: Request) -> Response:
+    v = visit(request)
+    actor = _signed_in(v)
+    if actor is None:
+        return _sign_in_first(v)
+    return _directory_page(v, actor, {}, 200)
+
+
+def _directory_page(v: Visit, actor: Actor, row_errors: dict[int, dict[str, str]],
+                    status: int) -> Response:
+    items = registry.in_review(v.runtime.uow, actor, limit=PAGE_SIZE)
+    return page(v, "directory.html", status, staff=actor.name, items=items,
+                row_errors=row_errors)
+
+
+@router.post("/entries/{entry_id:int}/keep")
+def keep(request: Request, entry_id: int, csrf_token: Text = "", reason: Text = ""
+         ) -> Response:
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
+    if not reason.strip():
+        return _directory_page(v, actor, {entry_id: {"keep": "Give a reason"}}, 400)
+    try:
+        entry = registry.keep_after_review(v.runtime.uow, actor, entry_id, reason=reason,
+                                           now=v.now)
+    except InvalidInput as exc:
+        return _directory_page(v, actor, {entry_id: {"keep": exc.message}}, 400)
+    except (Conflict, NotFound) as exc:
+        return redirect(v, "/staff/directory", flash=_stale(entry_id, exc))
+    return redirect(v, "/staff/directory", flash=f"{entry.number} stays protected.")
+
+
+@router.post("/entries/{entry_id:int}/revoke")
+def revoke_dropped(request: Request, entry_id: int, csrf_token: Text = "",
+                   reason: Text = "") -> Response:
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
+    if not reason.strip():
+        return _directory_page(v, actor, {entry_id: {"revoke": "Give a reason"}}, 400)
+
+    def still_in_review(entry: Entry) -> None:
+        if entry.review is None or entry.status is not Status.VERIFIED:
+            raise Conflict(f"entry {entry_id} was reviewed already", code="already_reviewed")
+
+    try:
+        entry = registry.change_status(v.runtime.uow, actor, entry_id, Status.REVOKED,
+                                       now=v.now, note=reason, guard=still_in_review)
+    except InvalidInput as exc:
+        return _directory_page(v, actor, {entry_id: {"revoke": exc.message}}, 400)
+    except (Conflict, NotFound) as exc:
+        return redirect(v, "/staff/directory", flash=_stale(entry_id, exc))
+    return redirect(v, "/staff/directory", flash=f"Revoked {entry.number}: it is no longer "
+                                                 "protected.")
 
 
 def _stale(entry_id: int, exc: Conflict | NotFound) -> str:
