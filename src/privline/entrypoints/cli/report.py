@@ -105,8 +105,18 @@ def report_compliance(
               "checks_failed": failed})
     else:
         typer.echo(f"statement {issued.statement['period']['label']} issue {number} written "
-                   f"to {folder} (signed by key {rt.signer.key_id}); "
-                   + ("all checks passed" if not failed else f"checks failed: {failed}"))
+                   f"to {folder} (signed by key {rt.signer.key_id}); {_tally(issued)}")
+
+
+def _tally(issued: compliance.Issued) -> str:
+    results = [c.get("result", "passed" if c["ok"] else "failed")
+               for c in issued.statement["checks"]]
+    empty = sum(r.startswith("not applicable") for r in results)
+    failed = [c["id"] for c in issued.statement["checks"] if not c["ok"]]
+    text = f"{results.count('passed')} checks passed"
+    if empty:
+        text += f", {empty} not applicable (0 cases)"
+    return text + (f"; checks failed: {failed}" if failed else "")
 
 
 def _issue_folder(out: Path, number: int) -> Path:
