@@ -158,3 +158,19 @@ def test_privline_serve_answers_on_loopback(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("verb", ["expire", "revoke"])
+def test_removing_privilege_over_http_needs_a_reason_and_the_portals_checks(
+        client: TestClient, tokens: dict[str, str], world: World, verb: str) -> None:
+    """Issue 12: ``POST .../expire`` with ``{}`` expired an entry valid until 2028."""
+    staff = auth(tokens["staff"])
+    path = f"/api/v1/registry/{world.attorney_entry_id}/{verb}"
+    for body in ({}, {"reason": "  "}):
+        bare = client.post(path, json=body, headers=staff)
+        assert bare.status_code == 400 and bare.json()["error"]["code"] == "reason_required"
+    if verb == "expire":  # valid until 2028: it has not lapsed, so it cannot expire
+        early = client.post(path, json={"reason": "tidying"}, headers=staff)
+        assert early.status_code == 409 and early.json()["error"]["code"] == "not_lapsed"
+    check = client.get(f"/api/v1/registry/check?number={ATTORNEY_NUMBER}", headers=staff)
+    assert check.json()["privileged"] is True

@@ -34,7 +34,7 @@ def test_nppes_and_locations_and_bar_roster_protect_their_numbers(
                         "--to", "(718) 555-0111")
     assert decision["mode"] == "private"
     again = cli.json("registry", "import", "--format", "bar-csv", str(roster))
-    assert (again["added"], again["confirmed"], again["revoked_vanished"]) == (0, 1, 0)
+    assert (again["added"], again["confirmed"], again["sent_to_review"]) == (0, 1, 0)
 
 
 def test_a_file_of_the_wrong_format_is_refused_before_anything_is_written(
@@ -48,3 +48,36 @@ def test_a_file_of_the_wrong_format_is_refused_before_anything_is_written(
     missing = cli.run("registry", "import", "--format", "bar-csv", str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert counts(engine) == before
+
+
+def test_an_import_never_unprotects_it_previews_and_sends_dropped_numbers_to_review(
+        cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    """Issue 12: a second file without the first one's numbers revoked them silently."""
+    first, second = tmp_path / "ny-1.csv", tmp_path / "ny-2.csv"
+    first.write_bytes(files.roster_bytes([files.bob()]))
+    second.write_bytes(files.roster_bytes([files.rita()]))
+    cli.json("registry", "import", "--format", "bar-csv", str(first))
+
+    before = counts(engine)
+    preview = cli.run("registry", "import", "--format", "bar-csv", str(second), "--dry-run")
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.startswith("dry run, nothing written: would be 0 added")
+    assert "1 sent to review (0 deactivated in the directory, 1 missing" in preview.stdout
+    assert counts(engine) == before
+
+    done = cli.run("registry", "import", "--format", "bar-csv", str(second),
+                   "--progress-every", "1")
+    assert "1 sent to review" in done.stdout and "registry review list" in done.stdout
+    # Not a terminal: progress comes as lines on stderr.
+    assert "ny-2.csv: 1 rows read" in done.stderr
+    assert cli.json("registry", "check", "(718) 555-0111")["privileged"] is True
+    (queued,) = cli.json("registry", "review", "list")["entries"]
+    assert (queued["number"], queued["review"]) == ("+17185550111",
+                                                    "missing from the directory")
+
+    bare = cli.run("registry", "revoke", str(queued["id"]))
+    assert bare.returncode == 2 and bare.stderr.count("\n") == 1
+    assert cli.json("registry", "check", "(718) 555-0111")["privileged"] is True
+    cli.json("registry", "revoke", str(queued["id"]), "--reason", "struck off, per the bar")
+    assert cli.json("registry", "check", "(718) 555-0111")["privileged"] is False
+    assert cli.json("registry", "review", "list")["entries"] == []

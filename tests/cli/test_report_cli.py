@@ -24,7 +24,8 @@ def test_statement_is_written_rendered_verified_and_tampering_caught(cli: Cli,
     assert made["files"] == ["statement.json", "statement.pdf", "statement.sig"]
     assert made["checks_failed"] == []
     stated = json.loads((out / "statement.json").read_bytes())
-    assert stated["total"]["calls"]["by_mode"] == {"recorded": 1, "private": 1, "denied": 0}
+    # Issue 12: `call decide` from the command line is a what-if query, not a call.
+    assert stated["total"]["calls"]["by_mode"] == {"recorded": 0, "private": 0, "denied": 0}
     assert stated["signing"]["key_id"] == made["key_id"]
 
     # The installation can recompute every figure.
@@ -61,3 +62,47 @@ def test_statement_is_written_rendered_verified_and_tampering_caught(cli: Cli,
         assert page.size[0] > 300 and page.size[1] > 400
         inked = sum(page.convert("L").histogram()[:128])  # dark pixels
     assert inked > 2000, "page 1 is blank"
+
+
+def test_a_statement_says_no_more_than_it_knows(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12: a period before any data, empty checks, no checkpoint, overwritten files."""
+    before = cli.run("report", "compliance", "--period", "2025-H1", "--out",
+                     str(tmp_path / "old"))
+    assert before.returncode == 2 and before.stderr.count("\n") == 1
+    assert "before the first audit entry" in before.stderr
+    assert not (tmp_path / "old").exists()
+
+    period = period_containing(datetime.now(UTC)).label
+    out = tmp_path / "statement"
+    first = cli.json("report", "compliance", "--period", period, "--out", str(out))
+    assert (first["issue"], first["out"]) == (1, str(out))
+    stated = json.loads((out / "statement.json").read_bytes())
+    checks = {c["id"]: c for c in stated["checks"]}
+    # No recorded call connected: the warning check has nothing to check.
+    assert (checks["recorded_calls_warned"]["cases"],
+            checks["recorded_calls_warned"]["result"]) == (0, "not applicable (0 cases)")
+    assert checks["audit_log_verifies"]["result"] == "passed"
+    assert "not applicable (0 cases: " in stated["summary"]
+    assert "All checks passed" not in stated["summary"]
+    # Issuing signed a checkpoint of the head the statement pins.
+    at_issue = stated["audit"]["at_issue"]
+    assert at_issue["last_checkpoint"]["seq"] == at_issue["head_seq"]
+
+    # The PDF states the key's full fingerprint, the one `audit pubkey` prints.
+    key = cli.json("audit", "pubkey")
+    assert key["fingerprint"].startswith("SHA256:") and len(key["fingerprint"]) == 71
+    assert key["fingerprint"] in cli.run("audit", "pubkey").stderr
+    text = subprocess.run(["pdftotext", str(out / "statement.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert key["fingerprint"] in "".join(text.split())
+    assert "not applicable (0 cases)" in text
+
+    signed = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    second = cli.json("report", "compliance", "--period", period, "--out", str(out))
+    assert (second["issue"], second["out"]) == (2, str(out / "issue-2"))
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == signed
+    assert cli.run("report", "verify", str(out / "issue-2")).returncode == 0
+    listed = cli.json("report", "schedule", "--start", f"{period[:4]}-01-01", "--years", "1")
+    (row,) = [r for r in listed["statements"] if r["period"] == period]
+    assert [(i["number"], i["folder"]) for i in row["issues"]] == [
+        (1, str(out)), (2, str(out / "issue-2"))]

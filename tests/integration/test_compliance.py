@@ -106,7 +106,7 @@ def half_year(uow: UnitOfWorkFactory, world: World) -> World:
                            note="not a chaplain")
     doctor = registry.add_entry(uow, STAFF, number="+16175550111", kind="physician",
                                 holder="Dr. Ida", credential="NPI 1", verified=True,
-                                now=day(8, 1))
+                                now=day(8, 1), valid_for=timedelta(days=90))
     # Rosa asks for a private call to an unregistered number: recorded, request filed.
     assert place(uow, "c4", P, ROSA, NEW_NUMBER, day(8, 5), private=True) is Mode.RECORDED
     registry.change_status(uow, STAFF, pending_entry(uow, NEW_NUMBER), Status.VERIFIED,
@@ -121,7 +121,8 @@ def half_year(uow: UnitOfWorkFactory, world: World) -> World:
                            now=day(11, 1), note="left practice")
     assert place(uow, "c9", P, ROSA, ATTORNEY_NUMBER, day(11, 2), seconds=30) \
         is Mode.RECORDED  # no longer privileged: recorded, 1 minute
-    registry.change_status(uow, STAFF, doctor.id, Status.EXPIRED, now=day(12, 1))
+    registry.change_status(uow, STAFF, doctor.id, Status.EXPIRED, now=day(12, 1),
+                           note="renewal lapsed")
     return world
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from privline.adapters.db.tables import portal as pt
 from privline.domain.registry import Kind, Source, Status
-from privline.services import portal, registry
+from privline.services import portal, portal_review, registry
 from privline.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from privline.services.ports import UnitOfWorkFactory
 from tests.conftest import AUDITOR, INVESTIGATOR, NOW, STAFF, World
@@ -84,12 +85,41 @@ def test_credentials_compare_without_case_or_separators(given: str, stored: str)
     assert portal.credential_key(given) == portal.credential_key(stored)
 
 
-def test_registering_twice_links_to_the_first_entry(uow: UnitOfWorkFactory) -> None:
+def test_a_later_registration_never_changes_the_contact_details_staff_see(
+        uow: UnitOfWorkFactory) -> None:
+    """Issue 12: an anonymous second registration for the same number and credential
+    (spelled differently) replaced the registrant's email on the staff page."""
     first = portal.register(uow, form(), now=NOW)
-    second = portal.register(uow, form(credential="ny-7654321"), now=NOW)
-    assert first.reference != second.reference
-    assert len(registry.check(uow, STAFF, LAWYER, now=NOW).entries) == 1
-    assert portal.status(uow, second.reference) == first.numbers
+    second = portal.register(uow, form(credential="ny-7654321", email="mallory@example.net"),
+                             now=NOW + timedelta(minutes=1))
+    page = portal_review.review_queue(uow, STAFF)
+    assert [(i.entry.number, i.email) for i in page.items] == [
+        (LAWYER, "lee@example.org"), (LAWYER, "mallory@example.net")]
+    # Competing registrations are shown together, each with its own contact details.
+    mine, theirs = page.items
+    assert [(r.entry.id, r.email) for r in mine.rivals] == [(theirs.entry.id,
+                                                             "mallory@example.net")]
+    assert [(r.entry.id, r.email) for r in theirs.rivals] == [(mine.entry.id,
+                                                              "lee@example.org")]
+    assert portal.status(uow, first.reference) == first.numbers
+    assert portal.status(uow, second.reference) == second.numbers
+
+
+def test_approving_one_competing_registration_closes_the_others_with_a_reason(
+        uow: UnitOfWorkFactory) -> None:
+    portal.register(uow, form(), now=NOW)
+    portal.register(uow, form(credential="NY 1111111", email="other@example.net"),
+                    now=NOW + timedelta(minutes=1))
+    lee, other = (i.entry for i in portal_review.review_queue(uow, STAFF).items)
+    portal_review.approve(uow, STAFF, lee.id, kind="attorney", now=NOW + timedelta(hours=1))
+    statuses = {e.id: e.status for e in registry.check(uow, STAFF, LAWYER, now=NOW).entries}
+    assert statuses == {lee.id: Status.VERIFIED, other.id: Status.REVOKED}
+    assert portal_review.review_queue(uow, STAFF).items == ()
+    with uow() as u:
+        closed = [json.loads(e.details) for e in u.audit.entries()
+                  if e.subject == f"registry:{other.id}" and e.action == "registry.revoke"]
+    assert len(closed) == 1
+    assert f"entry {lee.id}" in closed[0]["note"]
 
 
 @pytest.mark.parametrize("changes, fields", [
@@ -143,17 +173,17 @@ def test_the_queue_lists_pending_entries_oldest_first_with_the_email(
                                  credential="resident:R1001", verified=False,
                                  source=Source.RESIDENT_REQUEST, now=NOW)
     portal.register(uow, form(), now=NOW + timedelta(minutes=1))
-    page = portal.review_queue(uow, STAFF)
+    page = portal_review.review_queue(uow, STAFF)
     assert [(i.entry.number, i.email) for i in page.items] == [
         ("+12125550100", None), (LAWYER, "lee@example.org")]
     assert not page.more
-    assert portal.review_queue(uow, STAFF, limit=1).more
+    assert portal_review.review_queue(uow, STAFF, limit=1).more
 
 
 @pytest.mark.parametrize("actor", [AUDITOR, INVESTIGATOR])
 def test_only_staff_and_admin_review(uow: UnitOfWorkFactory, actor: object) -> None:
     with pytest.raises(Forbidden):
-        portal.review_queue(uow, actor)  # type: ignore[arg-type]
+        portal_review.review_queue(uow, actor)  # type: ignore[arg-type]
 
 
 def test_approving_a_residents_request_needs_its_kind(uow: UnitOfWorkFactory) -> None:
@@ -162,9 +192,9 @@ def test_approving_a_residents_request_needs_its_kind(uow: UnitOfWorkFactory) ->
                                credential="resident:R1001", verified=False,
                                source=Source.RESIDENT_REQUEST, now=NOW)
     with pytest.raises(InvalidInput) as caught:
-        portal.approve(uow, STAFF, entry.id, kind="", now=NOW)
+        portal_review.approve(uow, STAFF, entry.id, kind="", now=NOW)
     assert set(caught.value.details["fields"]) == {"kind"}
-    done = portal.approve(uow, STAFF, entry.id, kind="physician", now=NOW)
+    done = portal_review.approve(uow, STAFF, entry.id, kind="physician", now=NOW)
     assert (done.status, done.kind) == (Status.VERIFIED, Kind.PHYSICIAN)
     with uow() as u:
         last = list(u.audit.entries())[-1]
@@ -175,8 +205,8 @@ def test_rejecting_needs_a_reason_which_is_audited(uow: UnitOfWorkFactory) -> No
     portal.register(uow, form(), now=NOW)
     entry_id = registry.check(uow, STAFF, LAWYER, now=NOW).entries[0].id
     with pytest.raises(InvalidInput):
-        portal.reject(uow, STAFF, entry_id, reason="   ", now=NOW)
-    assert portal.reject(uow, STAFF, entry_id, reason="not on the NY roll",
+        portal_review.reject(uow, STAFF, entry_id, reason="   ", now=NOW)
+    assert portal_review.reject(uow, STAFF, entry_id, reason="not on the NY roll",
                          now=NOW).status is Status.REVOKED
     with uow() as u:
         last = list(u.audit.entries())[-1]
@@ -186,9 +216,9 @@ def test_rejecting_needs_a_reason_which_is_audited(uow: UnitOfWorkFactory) -> No
 def test_a_stale_approval_does_not_undo_a_rejection(uow: UnitOfWorkFactory) -> None:
     portal.register(uow, form(), now=NOW)
     entry_id = registry.check(uow, STAFF, LAWYER, now=NOW).entries[0].id
-    portal.reject(uow, STAFF, entry_id, reason="unknown credential", now=NOW)
+    portal_review.reject(uow, STAFF, entry_id, reason="unknown credential", now=NOW)
     with pytest.raises(Conflict) as caught:
-        portal.approve(uow, STAFF, entry_id, kind="attorney", now=NOW)
+        portal_review.approve(uow, STAFF, entry_id, kind="attorney", now=NOW)
     assert caught.value.code == "already_reviewed"
     assert registry.check(uow, STAFF, LAWYER, now=NOW).privileged is False
 
@@ -199,13 +229,13 @@ def test_expiry_is_confirmed_only_once_the_period_has_lapsed(
                                 credential="NY:7654321", verified=True, now=NOW,
                                 valid_for=timedelta(days=10))
     later = NOW + timedelta(days=20)
-    listed = portal.expiring(uow, STAFF, within=timedelta(days=60), now=later)
+    listed = portal_review.expiring(uow, STAFF, within=timedelta(days=60), now=later)
     assert [i.entry.id for i in listed] == [lapsed.id]
     # Ada's verification runs two years from NOW: not lapsed, so not expired.
     with pytest.raises(Conflict) as caught:
-        portal.confirm_expiry(uow, STAFF, world.attorney_entry_id, now=later)
+        portal_review.confirm_expiry(uow, STAFF, world.attorney_entry_id, now=later)
     assert caught.value.code == "not_lapsed"
     assert registry.check(uow, STAFF, LAWYER, now=later).privileged  # until staff confirm
-    done = portal.confirm_expiry(uow, STAFF, lapsed.id, now=later)
+    done = portal_review.confirm_expiry(uow, STAFF, lapsed.id, now=later)
     assert done.status is Status.EXPIRED
     assert not registry.check(uow, STAFF, LAWYER, now=later).privileged

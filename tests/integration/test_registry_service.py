@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -43,9 +45,36 @@ def test_pending_entry_protects_nothing_until_verified(uow: UnitOfWorkFactory) -
 
 def test_expired_entry_stops_protecting_only_once_staff_confirm(
         uow: UnitOfWorkFactory, world: World) -> None:
+    later = NOW + registry.DEFAULT_VALIDITY + timedelta(days=1)
+    assert registry.check(uow, STAFF, ATTORNEY_NUMBER, now=later).privileged
+    registry.change_status(uow, STAFF, world.attorney_entry_id, Status.EXPIRED, now=later,
+                           note="renewal lapsed")
+    assert not registry.check(uow, STAFF, ATTORNEY_NUMBER, now=later).privileged
+
+
+@pytest.mark.parametrize("target", [Status.REVOKED, Status.EXPIRED])
+def test_lowering_protection_needs_a_reason_from_every_caller(
+        uow: UnitOfWorkFactory, world: World, target: Status) -> None:
+    """Issue 12: ``POST .../expire`` with ``{}`` expired an entry valid until 2028."""
+    later = NOW + registry.DEFAULT_VALIDITY + timedelta(days=1)
+    before = audit_actions(uow)
+    for blank in ("", "   "):
+        with pytest.raises(InvalidInput) as info:
+            registry.change_status(uow, STAFF, world.attorney_entry_id, target, now=later,
+                                   note=blank)
+        assert info.value.code == "reason_required"
+    assert registry.check(uow, STAFF, ATTORNEY_NUMBER, now=later).privileged
+    assert audit_actions(uow) == before
+
+
+def test_an_entry_still_valid_cannot_be_expired_only_revoked(
+        uow: UnitOfWorkFactory, world: World) -> None:
+    """The portal's rule for every caller: expiry is for a lapsed verification."""
+    with pytest.raises(Conflict) as info:
+        registry.change_status(uow, STAFF, world.attorney_entry_id, Status.EXPIRED, now=NOW,
+                               note="tidying up")
+    assert info.value.code == "not_lapsed"
     assert registry.check(uow, STAFF, ATTORNEY_NUMBER, now=NOW).privileged
-    registry.change_status(uow, STAFF, world.attorney_entry_id, Status.EXPIRED, now=NOW)
-    assert not registry.check(uow, STAFF, ATTORNEY_NUMBER, now=NOW).privileged
 
 
 def test_duplicate_live_entry_is_a_conflict_and_writes_nothing(

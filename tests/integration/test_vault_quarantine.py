@@ -15,12 +15,13 @@ from sqlalchemy import insert
 from privline.adapters.db import tables as t
 from privline.domain.model import Facility
 from privline.domain.rates import FacilityKind
-from privline.domain.registry import Status
+from privline.domain.registry import Source, Status
 from privline.domain.vault import RecordingState
 from privline.services import facilities, recordings, registry, vault_lifecycle
 from privline.services import vault as vault_service
 from privline.services.errors import Conflict, NotFound, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.registry import NewEntry
 from privline.services.ports.vault import Vault
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, STAFF, World
 from tests.integration.vault_support import (
@@ -92,6 +93,62 @@ def test_adding_an_entry_already_verified_quarantines_too(
     clinic = store_calls(uow, vault, home, CLINIC, 1, "clinic")
     registry.add_entry(uow, STAFF, number="(310) 555-0177", kind="physician",
                        holder="Dr. Lee", credential="NPI-77", verified=True, now=LATER)
+    assert states(uow, clinic) == ["quarantined"]
+
+
+def _portal_directory_match(uow: UnitOfWorkFactory) -> None:
+    from privline.domain.registry import Kind
+    from privline.services import portal
+
+    with uow() as u:  # inserted behind the services' back: nothing quarantined yet
+        u.registry.add_imported([NewEntry(CLINIC, Kind.PHYSICIAN, "DR LEE", "1234567893",
+                                          Source.IMPORT, Status.VERIFIED, NOW, None)],
+                                "nppes", 0, NOW)
+        u.commit()
+    portal.register(uow, portal.RegistrationForm("Dr. Lee", "physician", "NPI 1234567893",
+                                                 ["310 555 0177"], "lee@example.org"),
+                    now=LATER)
+
+
+def _portal_approval(uow: UnitOfWorkFactory) -> None:
+    from privline.services import portal, portal_review
+
+    portal.register(uow, portal.RegistrationForm("Dr. Lee", "physician", "NPI-77",
+                                                 ["310 555 0177"], "lee@example.org"),
+                    now=NOW)
+    (item,) = portal_review.review_queue(uow, STAFF).items
+    portal_review.approve(uow, STAFF, item.entry.id, kind="physician", now=LATER)
+
+
+def _import_relisting(uow: UnitOfWorkFactory) -> None:
+    from privline.domain.registry import Kind
+    from privline.services import imports
+
+    with uow() as u:  # an entry an import revoked before imports stopped revoking
+        u.registry.add_imported([NewEntry(CLINIC, Kind.PHYSICIAN, "DR LEE", "1234567893",
+                                          Source.IMPORT, Status.REVOKED, NOW, None)],
+                                "nppes", 0, NOW)
+        u.recordings.conn.execute(  # type: ignore[attr-defined]
+            t.registry_entries.update().values(note="import: no longer listed by nppes"))
+        u.commit()
+    listing = imports.Listing("1234567893", "DR LEE", Kind.PHYSICIAN, ("310 555 0177",),
+                              True, 2)
+    summary = imports.import_directory(uow, STAFF, origin="nppes", file_name="npidata.csv",
+                                       listings=iter([listing]), complete=lambda: True,
+                                       now=LATER)
+    assert summary.reprotected == 1
+
+
+@pytest.mark.parametrize("protect", [_portal_directory_match, _portal_approval,
+                                     _import_relisting])
+def test_every_path_that_protects_a_number_quarantines_its_recordings(
+        uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path,
+        protect: Any) -> None:
+    """Issue 12: the portal's placement skipped the quarantine; every path goes through
+    protection.apply now (staff add, staff verify and import add are tested above)."""
+    clinic = store_calls(uow, vault, home, CLINIC, 1, "clinic")
+    assert states(uow, clinic) == ["stored"]
+    protect(uow)
     assert states(uow, clinic) == ["quarantined"]
 
 
@@ -262,14 +319,13 @@ def test_a_verification_racing_an_ingest_still_quarantines_the_new_recording(
 def test_a_directory_import_quarantines_recordings_of_the_numbers_it_protects(
         uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path) -> None:
     from privline.domain.registry import Kind
-    from privline.services import imports, quarantine
+    from privline.services import imports
 
     clinic = store_calls(uow, vault, home, CLINIC, 2, "imported")
     listing = imports.Listing("1234567893", "DR LEE", Kind.PHYSICIAN, ("310 555 0177",),
                               True, 2)
     imports.import_directory(uow, STAFF, origin="nppes", file_name="npidata.csv",
-                             listings=iter([listing]), complete=lambda: True,
-                             on_protected=quarantine.on_protected, now=LATER)
+                             listings=iter([listing]), complete=lambda: True, now=LATER)
     assert states(uow, clinic) == ["quarantined", "quarantined"]
 
 

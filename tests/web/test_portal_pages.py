@@ -317,3 +317,85 @@ def test_a_service_failure_is_an_html_page_without_a_trace(tmp_path: Path) -> No
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["content-security-policy"] == CSP
     assert "try again shortly" in response.text and "Traceback" not in response.text
+
+
+def test_registrations_are_limited_per_session_and_per_address_with_a_clear_page(
+        db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> None:
+    """Issue 12: 50 registrations in one second made 500 pending entries."""
+    from privline.entrypoints.web.ratelimit import PER_ADDRESS, PER_SESSION, WINDOW
+
+    clock = [utcnow()]
+    rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow,
+                 web_secret=b"0123456789abcdef" * 4, clock=lambda: clock[0])
+    client = TestClient(create_app(rt), follow_redirects=False)
+
+    def entries() -> int:
+        return len(registry.list_entries(uow, STAFF, limit=1000))
+
+    for i in range(PER_SESSION):
+        assert register(client, number=[f"646555{i:04d}"]).status_code == 303
+    before, audited = entries(), audit_count(uow)
+    refused = register(client, number=["6465559999"])
+    assert refused.status_code == 429
+    assert "Too many registrations" in refused.text and "Nothing was saved" in refused.text
+    assert (entries(), audit_count(uow)) == (before, audited)
+    # A new session from the same address gets on, until the address's limit.
+    made = PER_SESSION
+    while made < PER_ADDRESS:
+        client.cookies.clear()
+        for _ in range(min(PER_SESSION, PER_ADDRESS - made)):
+            assert register(client, number=[f"646556{made:04d}"]).status_code == 303
+            made += 1
+    client.cookies.clear()
+    assert register(client, number=["6465559998"]).status_code == 429
+    clock[0] += WINDOW  # the window has passed: welcome again
+    assert register(client, number=["6465559998"]).status_code == 303
+
+
+def test_staff_see_competing_registrations_together(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    register(client)
+    client.cookies.clear()
+    register(client, credential="ny-7654321", email="mallory@example.net")
+    first, second = (e.id for e in registry.check(uow, STAFF, LAWYER, now=NOW).entries)
+    client.cookies.clear()
+    sign_in(client, tokens["staff"])
+    queue = client.get("/staff").text
+    assert "Competing for this number" in queue
+    assert f'<a href="#entry-{second}">Entry {second}</a>' in queue
+    assert f'<a href="#entry-{first}">Entry {first}</a>' in queue
+    # Each entry keeps its own registrant's email.
+    mine = queue[queue.index(f'id="entry-{first}"'):queue.index(f'id="entry-{second}"')]
+    assert "<dd>lee@example.org</dd>" in mine and "<dd>mallory@example.net</dd>" not in mine
+
+
+def test_staff_keep_or_revoke_what_a_directory_dropped_and_only_with_a_reason(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    from privline.services import imports
+
+    def listing(credential: str, number: str) -> imports.Listing:
+        from privline.domain.registry import Kind
+        return imports.Listing(credential, "LEE BAR", Kind.ATTORNEY, (number,), True, 2)
+
+    imports.import_directory(uow, STAFF, origin="bar-csv:NY", file_name="a.csv",
+                             listings=iter([listing("NY:1", LAWYER),
+                                            listing("NY:2", "+16465550148")]),
+                             complete=lambda: True, now=NOW)
+    imports.import_directory(uow, STAFF, origin="bar-csv:NY", file_name="b.csv",
+                             listings=iter([]), complete=lambda: True, now=NOW)
+    kept, dropped = (registry.check(uow, STAFF, n, now=NOW).entries[0].id
+                     for n in (LAWYER, "+16465550148"))
+    sign_in(client, tokens["staff"])
+    page_text = client.get("/staff/directory").text
+    assert page_text.count("missing from the directory") == 2
+    token = csrf(client, "/staff/directory")
+    bare = client.post(f"/staff/entries/{dropped}/revoke", data={"csrf_token": token})
+    assert bare.status_code == 400 and "Give a reason" in bare.text
+    assert registry.check(uow, STAFF, "+16465550148", now=NOW).privileged
+    client.post(f"/staff/entries/{dropped}/revoke",
+                data={"csrf_token": token, "reason": "struck off"})
+    client.post(f"/staff/entries/{kept}/keep",
+                data={"csrf_token": token, "reason": "checked with the bar"})
+    assert not registry.check(uow, STAFF, "+16465550148", now=NOW).privileged
+    assert registry.check(uow, STAFF, LAWYER, now=NOW).privileged
+    assert "No directory has dropped a verified number" in client.get("/staff/directory").text

@@ -22,8 +22,13 @@ class KeyFileError(Exception):
 
 
 def key_id(public: Ed25519PublicKey) -> str:
+    return fingerprint(public).removeprefix("SHA256:")[:16]
+
+
+def fingerprint(public: Ed25519PublicKey) -> str:
+    """The key's full fingerprint: SHA-256 of its raw 32 bytes (key_id is its start)."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()
 
 
 class Ed25519Signer:

@@ -122,17 +122,31 @@ def iso(moment: datetime) -> str:
 # --- checks -----------------------------------------------------------------------------
 
 
+NOT_APPLICABLE = "not applicable (0 cases)"
+
+
 @dataclass(frozen=True)
 class Check:
+    """One promise checked. ``cases`` is how many things it looked at (None: the check is
+    of the whole system, such as the audit log). A check with 0 cases proves nothing:
+    it is not applicable, counted apart from passes, and is not a failure either."""
+
     id: str
     rule: str
     ok: bool
     value: int | str
     expected: int | str
+    cases: int | None = None
+
+    @property
+    def result(self) -> str:
+        if self.cases == 0:
+            return NOT_APPLICABLE
+        return "passed" if self.ok else "failed"
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "rule": self.rule, "ok": self.ok, "value": self.value,
-                "expected": self.expected}
+                "expected": self.expected, "cases": self.cases, "result": self.result}
 
 
 def checks(total: Mapping[str, Any], audit_ok: bool) -> list[Check]:
@@ -145,14 +159,15 @@ def checks(total: Mapping[str, Any], audit_ok: bool) -> list[Check]:
     return [
         Check("privileged_calls_not_recorded",
               "Calls to numbers privileged at call time that were recorded must be 0.",
-              privileged["recorded"] == 0, privileged["recorded"], 0),
+              privileged["recorded"] == 0, privileged["recorded"], 0, privileged["calls"]),
         Check("recorded_calls_warned",
               "Recorded calls with evidence of the opening warning must equal recorded calls.",
               warnings["with_opening_warning"] == warnings["recorded_calls"],
-              warnings["with_opening_warning"], warnings["recorded_calls"]),
+              warnings["with_opening_warning"], warnings["recorded_calls"],
+              warnings["recorded_calls"]),
         Check("rates_within_cap",
               "The highest rate charged must not exceed the FCC cap in force.",
-              not over_cap, len(over_cap), 0),
+              not over_cap, len(over_cap), 0, len(total["rates"]["tiers"])),
         Check("no_other_fees",
               "Fees other than per-minute charges must be 0.",
               total["rates"]["other_fees"]["lines"] == 0,
@@ -160,11 +175,11 @@ def checks(total: Mapping[str, Any], audit_ok: bool) -> list[Check]:
         Check("access_with_reasons",
               "Every access to a recording must state a reason.",
               access["with_stated_reason"] == access["accesses"],
-              access["with_stated_reason"], access["accesses"]),
+              access["with_stated_reason"], access["accesses"], access["accesses"]),
         Check("disclosures_with_basis",
               "Every disclosure must name its legal basis.",
               disclosures["with_legal_basis"] == disclosures["total"],
-              disclosures["with_legal_basis"], disclosures["total"]),
+              disclosures["with_legal_basis"], disclosures["total"], disclosures["total"]),
         Check("no_location_requests",
               "Location requests must be 0: no feature locates a called party.",
               total["location_requests"] == 0, total["location_requests"], 0),

@@ -17,6 +17,7 @@ from typing import Any
 
 from privline.domain.compliance import (
     FORMAT,
+    NOT_APPLICABLE,
     TITLE,
     Check,
     Period,
@@ -478,8 +479,12 @@ SIGNING_NOTE = (
 )
 
 NOTES = (
-    "A call is one decision logged by privline: recorded, private or denied. A call "
-    "connected when the called party answered.",
+    "A call is one decision the switch logged for a call placed from a facility phone: "
+    "recorded, private or denied. A call connected when the called party answered. "
+    "Decisions asked for with `call decide` (command line or API) carry no SIP Call-ID: "
+    "they are what-if queries and are not counted.",
+    "A check with nothing to check (0 cases) is not applicable: it is counted apart from "
+    "the checks that passed, and is not a failure.",
     "Privileged at call time: some registry entry for the number was verified at that "
     "moment, by the registry's history in the audit log (entries changed only by "
     "directory imports are judged from their rows).",
@@ -567,7 +572,17 @@ def summary(inp: Inputs, total: Mapping[str, Any], found: Sequence[Check],
     verdict = "verified intact" if audit.verification.get("ok") else "FAILED verification"
     parts.append(f"The audit log ({audit.head_seq:,} entries) {verdict} when this statement "
                  "was issued.")
-    failed = [c.id for c in found if not c.ok]
-    parts.append("All checks passed." if not failed else
-                 f"Checks failed: {', '.join(failed)}.")
+    parts.append(checks_headline(found))
     return " ".join(parts)
+
+
+def checks_headline(found: Sequence[Check]) -> str:
+    """Passes, checks with nothing to check, and failures, each counted on its own."""
+    failed = [c.id for c in found if c.result == "failed"]
+    empty = [c.id for c in found if c.result == NOT_APPLICABLE]
+    passed = len(found) - len(failed) - len(empty)
+    words = [f"{count_words(passed, 'check')} passed"]
+    if empty:
+        words.append(f"{len(empty)} not applicable (0 cases: {', '.join(empty)})")
+    text = "; ".join(words)
+    return text + (f". Checks failed: {', '.join(failed)}." if failed else ".")

@@ -38,6 +38,17 @@ class Status(StrEnum):
     EXPIRED = "expired"
 
 
+class Review(StrEnum):
+    """Why a directory import no longer vouches for a verified entry.
+
+    An import never turns an entry off: it sends it to staff, and the entry keeps
+    protecting its number until staff revoke it or keep it.
+    """
+
+    MISSING = "missing from the directory"
+    DEACTIVATED = "deactivated in the directory"
+
+
 class Privilege(StrEnum):
     """What the registry says of a number at one moment."""
 
@@ -58,6 +69,7 @@ class Entry:
     valid_from: datetime
     valid_until: datetime | None
     created_at: datetime
+    review: str | None = None  # a Review while staff have yet to decide
 
     def protects_at(self, moment: datetime) -> bool:
         return self.status is Status.VERIFIED and self.valid_from <= moment
@@ -81,3 +93,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 def can_transition(current: Status, target: Status) -> bool:
     return target in TRANSITIONS[current]
+
+
+def lowers_protection(current: Status, target: Status) -> bool:
+    """Whether a change takes protection away (or refuses it): it needs a stated reason."""
+    return target in (Status.REVOKED, Status.EXPIRED) and current is not target

@@ -34,6 +34,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "valid_from": entry.valid_from.isoformat(),
         "valid_until": entry.valid_until.isoformat() if entry.valid_until else None,
         "created_at": entry.created_at.isoformat(),
+        "review": entry.review,  # why a directory import sent it to staff, if it did
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from privline.domain.access import Action
@@ -112,10 +112,20 @@ def compute(q: ReportQueries, scope: Scope, *, issued_at: datetime, key_id: str,
                      audit_at_issue=at_issue), now_record
 
 
+_BEFORE_ANY_DATA = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def issue(reader: ReportReader, signer: Signer, actor: Actor, *, period: str,
           facility_ids: Sequence[str] | None, now: datetime,
-          checkpoint_ok: CheckpointOk) -> Issued:
-    """Compute and sign one statement; nothing is written (see :func:`record_issue`)."""
+          checkpoint_ok: CheckpointOk, uow_factory: UnitOfWorkFactory | None = None
+          ) -> Issued:
+    """Compute and sign one statement (see :func:`record_issue` for its audit event).
+
+    A period that ends before the first audit entry is refused: a statement about a
+    time the system held no data would sign "all checks passed" for nothing. Given
+    ``uow_factory``, the audit head is checkpointed (signed) first, so the statement
+    pins a head that a signed checkpoint covers, not one up to 1,000 entries past it.
+    """
     check_allowed(actor, Action.AUDIT_VERIFY)
     try:
         parsed = parse_period(period)
@@ -126,13 +136,28 @@ def issue(reader: ReportReader, signer: Signer, actor: Actor, *, period: str,
     ids = tuple(sorted(set(facility_ids))) if facility_ids else None
     scope = Scope(parsed, parsed.as_of(now), ids)
     with reader() as q:
+        if q.count_audit(_BEFORE_ANY_DATA, parsed.end) == 0:
+            raise InvalidInput(f"{parsed.label} ends before the first audit entry: there is "
+                               "nothing to state", code="period_before_data")
+    if uow_factory is not None:
+        audit.checkpoint(uow_factory, actor, now=now)
+    with reader() as q:
         body_json, _ = compute(q, scope, issued_at=now, key_id=signer.key_id,
                                checkpoint_ok=checkpoint_ok)
     body = canonical_bytes(body_json)
     return Issued(body_json, body, signer.sign(body))
 
 
-def record_issue(uow_factory: UnitOfWorkFactory, actor: Actor, issued: Issued) -> None:
+def next_issue_number(reader: ReportReader, actor: Actor, label: str, now: datetime) -> int:
+    """Issues of one period are numbered 1, 2, ... in the order they were handed out."""
+    check_allowed(actor, Action.AUDIT_VERIFY)
+    with reader() as q:
+        rows = q.audit_rows((ISSUE_ACTION,), None, now)
+    return 1 + sum(1 for row in rows if row.subject == f"statement:{label}")
+
+
+def record_issue(uow_factory: UnitOfWorkFactory, actor: Actor, issued: Issued, *,
+                 number: int = 1, folder: str = "") -> None:
     """Audit that ``issued`` was handed out (after its files are ready)."""
     check_allowed(actor, Action.AUDIT_VERIFY)
     s = issued.statement
@@ -144,7 +169,7 @@ def record_issue(uow_factory: UnitOfWorkFactory, actor: Actor, issued: Issued) -
                      sha256=hashlib.sha256(issued.body).hexdigest(),
                      as_of=s["period"]["as_of"], facilities=facilities,
                      key_id=s["signing"]["key_id"], head_seq=at_issue["head_seq"],
-                     head_hash=at_issue["head_hash"],
+                     head_hash=at_issue["head_hash"], issue=number, folder=folder,
                      checks_failed=[c["id"] for c in s["checks"] if not c["ok"]])
         uow.commit()
 
@@ -201,17 +226,21 @@ def statements_issued(reader: ReportReader, actor: Actor, start: datetime,
         raise InvalidInput(exc.message, code=exc.code) from exc
     with reader() as q:
         rows = q.audit_rows((ISSUE_ACTION,), None, now)
-    issued: dict[str, list[str]] = {}
+    issued: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         label = row.subject.removeprefix("statement:")
         if not row.details.get("facilities"):  # a statement for every facility
-            issued.setdefault(label, []).append(iso(row.at))
+            held = issued.setdefault(label, [])
+            held.append({"number": int(row.details.get("issue", len(held) + 1)),
+                         "at": iso(row.at), "folder": str(row.details.get("folder", "")),
+                         "sha256": row.details.get("sha256")})
     listed = []
     for p in periods:
-        when = issued.get(p.label, [])
-        status = "issued" if when else ("due" if p.end <= now else "not_yet_due")
+        issues = issued.get(p.label, [])
+        status = "issued" if issues else ("due" if p.end <= now else "not_yet_due")
         listed.append({"period": p.label, "start": iso(p.start), "end": iso(p.end),
-                       "status": status, "issued_at": when})
+                       "status": status, "issued_at": [i["at"] for i in issues],
+                       "issues": issues})
     return listed
 
 

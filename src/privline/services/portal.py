@@ -1,14 +1,13 @@
-"""The professionals' portal: self-registration, its reference, status, and staff review.
+"""The professionals' portal, public side: self-registration, its reference, status.
 
-A registration names a profession, a credential, one or more numbers and an email. A
-number whose credential matches a verified imported directory entry for that same number
-(same profession) is verified at once; every other number waits for staff as a pending
-entry with source ``self_registered``. The registrant gets a reference, shown once and
-stored only as a hash, that reveals the status of each of their numbers and nothing else.
-
-Staff review the pending entries (from the portal and from residents' private-call
-requests) oldest first, and confirm lapsed verifications; each decision goes through
-:func:`privline.services.registry.change_status`, which writes its audit event.
+A registration names a profession, a credential, one or more numbers and an email. Each
+number gets an entry of its own with source ``self_registered``: a registration never
+takes over, or changes the contact details of, an entry another registration (or staff)
+made; two registrations for one number compete, and staff see them side by side
+(services/portal_review.py). A number whose credential matches a verified imported
+directory entry for that same number (same profession) is verified at once; every other
+number waits for staff. The registrant gets a reference, shown once and stored only as a
+hash, that reveals the status of each of their numbers and nothing else.
 """
 
 from __future__ import annotations
@@ -18,22 +17,23 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from privline.domain.access import Action
+from privline.domain.access import Role
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, AuditEvent
 from privline.domain.numbers import to_e164
 from privline.domain.registry import Entry, Kind, Source, Status
 from privline.domain.text import text_problem
-from privline.services import registry
-from privline.services.access import check_allowed
-from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable
+from privline.services import protection
+from privline.services.errors import InvalidInput, NotFound, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.registry import NewEntry, RegistryUnavailable
 
 # Who the audit log names for what the public portal does on a registrant's behalf.
 PORTAL_ACTOR = "public:portal"
+# The same, for the quarantine a directory match triggers (it audits as role:name).
+_PORTAL = Actor("portal", Role.STAFF)
 
 PROFESSIONS: tuple[Kind, ...] = (Kind.ATTORNEY, Kind.PHYSICIAN, Kind.MENTAL_HEALTH,
                                  Kind.RELIGIOUS_ADVISER, Kind.LEGAL_ADVOCATE)
@@ -73,18 +73,6 @@ class Registered:
     numbers: tuple[NumberStatus, ...]
 
 
-@dataclass(frozen=True)
-class QueueItem:
-    entry: Entry
-    email: str | None  # the registrant's, for entries that came through the portal
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    items: tuple[QueueItem, ...]
-    more: bool
-
-
 # --- Registration ---------------------------------------------------------------------
 
 
@@ -116,31 +104,23 @@ def _place(uow: UnitOfWork, registration_id: int, number: str, kind: Kind, name:
     except RegistryUnavailable as exc:
         raise Unavailable("the registry cannot be read", code="registry_unavailable") from exc
     key = credential_key(credential)
-    same = [e for e in entries if e.kind is kind and credential_key(e.credential) == key]
-    directory = next((e for e in same if e.source is Source.IMPORT
-                      and e.status is Status.VERIFIED), None)
+    directory = next((e for e in entries if e.kind is kind and e.source is Source.IMPORT
+                      and e.status is Status.VERIFIED
+                      and credential_key(e.credential) == key), None)
     matched = directory.id if directory is not None else None
-    own = next((e for e in same if e.source is not Source.IMPORT
-                and e.status in (Status.PENDING, Status.VERIFIED)), None)
-    if own is not None:
-        # Registered before (or entered by staff): link to it rather than queue a twin.
-        status = own.status
-        if status is Status.PENDING and directory is not None:
-            status = Status.VERIFIED
-            uow.registry.set_status(own.id, status, now, f"directory entry {matched}",
-                                    valid_until=now + registry.DEFAULT_VALIDITY)
-            _audit(uow, now, "registry.verify", f"registry:{own.id}", number=number,
-                   previous=Status.PENDING.value, note=f"directory entry {matched}",
-                   registration=registration_id)
-        uow.portal.link_number(registration_id, number, own.id, matched)
-        return NumberStatus(number, status)
     status = Status.VERIFIED if directory is not None else Status.PENDING
-    until = now + registry.DEFAULT_VALIDITY if directory is not None else None
-    entry = uow.registry.add(NewEntry(number, kind, name, credential, Source.SELF_REGISTERED,
-                                      status, now, until), now)
-    _audit(uow, now, "registry.add", f"registry:{entry.id}", number=number, kind=kind.value,
-           status=status.value, source=Source.SELF_REGISTERED.value, credential=credential,
-           registration=registration_id, directory_entry=matched)
+    until = now + protection.DEFAULT_VALIDITY if directory is not None else None
+    rivals = [e.id for e in entries if e.source is not Source.IMPORT
+              and e.status in (Status.PENDING, Status.VERIFIED)]
+
+    def announce(made: list[Entry]) -> None:
+        _audit(uow, now, "registry.add", f"registry:{made[0].id}", number=number,
+               kind=kind.value, status=status.value, source=Source.SELF_REGISTERED.value,
+               credential=credential, registration=registration_id,
+               directory_entry=matched, competes_with=rivals)
+
+    [entry] = protection.apply(uow, _PORTAL, now=now, announce=announce, add=[NewEntry(
+        number, kind, name, credential, Source.SELF_REGISTERED, status, now, until)])
     uow.portal.link_number(registration_id, number, entry.id, matched)
     return NumberStatus(number, status)
 
@@ -247,88 +227,3 @@ def status(uow_factory: UnitOfWorkFactory, reference: str) -> tuple[NumberStatus
     if found is None:
         raise NotFound("no registration has that reference", code="reference_not_found")
     return tuple(NumberStatus(n.number, n.status) for n in found)
-
-
-# --- Staff review ---------------------------------------------------------------------
-
-
-def review_queue(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
-                 offset: int = 0) -> QueuePage:
-    """Pending entries, oldest first, with the registrant's email where there is one."""
-    check_allowed(actor, Action.REGISTRY_WRITE)
-    if not (1 <= limit <= 500 and offset >= 0):
-        raise InvalidInput("limit must be 1..500 and offset >= 0", code="invalid_page")
-    with uow_factory() as uow:
-        entries = list(uow.registry.list(Status.PENDING, limit + 1, offset))
-        shown = entries[:limit]
-        emails = uow.portal.emails_for([e.id for e in shown])
-    return QueuePage(tuple(QueueItem(e, emails.get(e.id)) for e in shown),
-                     len(entries) > limit)
-
-
-def expiring(uow_factory: UnitOfWorkFactory, actor: Actor, *, within: timedelta,
-             now: datetime) -> tuple[QueueItem, ...]:
-    """Verified entries whose validity ends within ``within`` (or has ended): renewals."""
-    check_allowed(actor, Action.REGISTRY_WRITE)
-    if not timedelta(days=1) <= within <= timedelta(days=366):
-        raise InvalidInput("look ahead 1 to 366 days", code="invalid_window")
-    entries = registry.expiring(uow_factory, actor, within=within, now=now)
-    with uow_factory() as uow:
-        emails = uow.portal.emails_for([e.id for e in entries])
-    return tuple(QueueItem(e, emails.get(e.id)) for e in entries)
-
-
-def approve(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *, kind: str,
-            note: str = "", now: datetime) -> Entry:
-    """Verify a pending entry as ``kind``; refused when it is no longer pending."""
-    check_allowed(actor, Action.REGISTRY_WRITE)
-    errors: dict[str, str] = {}
-    if kind not in {k.value for k in PROFESSIONS}:
-        errors["kind"] = "Choose the profession before approving"
-    note = _field(errors, "note", note, limit=_MAX_NOTE)
-    if errors:
-        raise InvalidInput("the approval has errors", code="invalid_review", fields=errors)
-    return registry.change_status(uow_factory, actor, entry_id, Status.VERIFIED, now=now,
-                                  note=note or "approved in portal review", kind=kind,
-                                  guard=_still(Status.PENDING))
-
-
-def reject(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *, reason: str,
-           now: datetime) -> Entry:
-    """Revoke a pending entry; the reason is required and audited."""
-    check_allowed(actor, Action.REGISTRY_WRITE)
-    errors: dict[str, str] = {}
-    reason = _field(errors, "reason", reason, limit=_MAX_NOTE, missing="Give a reason")
-    if errors:
-        raise InvalidInput("the rejection has errors", code="invalid_review", fields=errors)
-    return registry.change_status(uow_factory, actor, entry_id, Status.REVOKED, now=now,
-                                  note=reason, guard=_still(Status.PENDING))
-
-
-def confirm_expiry(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *,
-                   note: str = "", now: datetime) -> Entry:
-    """Mark a lapsed verification expired: only now does it stop protecting the number."""
-    check_allowed(actor, Action.REGISTRY_WRITE)
-    errors: dict[str, str] = {}
-    note = _field(errors, "note", note, limit=_MAX_NOTE)
-    if errors:
-        raise InvalidInput("the confirmation has errors", code="invalid_review", fields=errors)
-
-    def lapsed(entry: Entry) -> None:
-        _still(Status.VERIFIED)(entry)
-        if entry.valid_until is None or entry.valid_until > now:
-            raise Conflict(f"entry {entry.id} is verified until "
-                           f"{entry.valid_until:%Y-%m-%d}; it has not lapsed" if entry.valid_until
-                           else f"entry {entry.id} has no end date", code="not_lapsed")
-
-    return registry.change_status(uow_factory, actor, entry_id, Status.EXPIRED, now=now,
-                                  note=note or "expiry confirmed in portal review",
-                                  guard=lapsed)
-
-
-def _still(expected: Status) -> registry.Guard:
-    def guard(entry: Entry) -> None:
-        if entry.status is not expected:
-            raise Conflict(f"entry {entry.id} is {entry.status.value} now; it was reviewed "
-                           "already", code="already_reviewed", status=entry.status.value)
-    return guard

@@ -1,9 +1,9 @@
 """Retroactive quarantine: when a number becomes privileged, its recordings go dark at once.
 
-Called inside the transaction that verifies a registry entry (services/registry.py) or
-that imports verified entries (services/imports.py), so the verification and the
-quarantine commit together: there is no moment at which a number is verified and an
-investigator can still play a recording of a call to it.
+Called inside the transaction that protects a number (services/protection.py, the one
+path by which staff entries, portal registrations and imports protect numbers), so the
+verification and the quarantine commit together: there is no moment at which a number
+is verified and an investigator can still play a recording of a call to it.
 
 The cost is one index lookup on ``recordings (number, state)`` and one UPDATE by primary
 key, whatever the size of the call history. This module imports nothing from the
@@ -21,7 +21,7 @@ from privline.domain.vault import IncidentKind, VaultPolicy
 from privline.services import audit
 from privline.services.ports import UnitOfWork
 
-# Who quarantines when no person does (a directory import, the sweep's re-check).
+# Who quarantines when no person does (the sweep's re-check).
 VAULT_ACTOR = Actor("vault", Role.ADMIN)
 
 
@@ -54,17 +54,3 @@ def quarantine_number(uow: UnitOfWork, actor: Actor, number: str, now: datetime,
                      number=number, facility=facility_id, cause=cause,
                      destroy_after=destroy_after.isoformat(), recordings=sorted(ids))
     return moved
-
-
-def on_protected(uow: UnitOfWork, numbers: list[str], now: datetime) -> None:
-    """The directory import's hook: numbers a batch newly protected, in its transaction.
-
-    A first import protects many thousands of numbers that were never called; one query
-    finds those with recordings, so only they pay for a quarantine.
-    """
-    if not numbers:
-        return
-    unique = sorted(set(numbers))
-    uow.recordings.lock_number(unique[0])  # the same lock for every number: take it first
-    for number in sorted(uow.recordings.numbers_with_stored(unique)):
-        quarantine_number(uow, VAULT_ACTOR, number, now, cause="import")

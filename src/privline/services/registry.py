@@ -14,27 +14,17 @@ from privline.domain.access import Action
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
-from privline.domain.registry import (
-    Entry,
-    Kind,
-    Privilege,
-    Source,
-    Status,
-    can_transition,
-    privilege_at,
-)
+from privline.domain.registry import Entry, Kind, Privilege, Source, Status, privilege_at
 from privline.domain.text import free_text
-from privline.services import audit
+from privline.services import audit, protection
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unavailable, checked
 from privline.services.ports import UnitOfWorkFactory
 from privline.services.ports.registry import NewEntry, RegistryUnavailable
-from privline.services.quarantine import quarantine_number
+from privline.services.protection import DEFAULT_VALIDITY, Move
 
 _MAX_TEXT = 200
-# Verification lasts this long unless renewed; an entry past it keeps protecting its
-# number until staff confirm the expiry (see domain/registry.py).
-DEFAULT_VALIDITY = timedelta(days=730)
+_MAX_NOTE = 500
 
 # Sees an entry inside change_status's transaction; raises to refuse the change.
 Guard = Callable[[Entry], None]
@@ -89,13 +79,13 @@ def add_entry(
                 raise Conflict(f"entry {existing.id} already registers {e164} for {credential}",
                                code="entry_exists", entry_id=existing.id)
         until = now + valid_for if verified else None
-        entry = uow.registry.add(
-            NewEntry(e164, parsed_kind, holder, credential, source, status, now, until), now)
-        audit.record(uow, actor, "registry.add", f"registry:{entry.id}", now,
-                     number=e164, kind=parsed_kind.value, status=status.value,
-                     source=source.value, credential=credential)
-        if verified:  # recordings of earlier calls to it go dark in this transaction
-            quarantine_number(uow, actor, e164, now, cause=f"registry:{entry.id}")
+        def announce(made: list[Entry]) -> None:
+            audit.record(uow, actor, "registry.add", f"registry:{made[0].id}", now,
+                         number=e164, kind=parsed_kind.value, status=status.value,
+                         source=source.value, credential=credential)
+
+        [entry] = protection.apply(uow, actor, now=now, announce=announce, add=[
+            NewEntry(e164, parsed_kind, holder, credential, source, status, now, until)])
         uow.commit()
     return entry
 
@@ -117,7 +107,9 @@ def change_status(
     Verifying (or re-verifying) starts a new validity period; ``kind`` sets the
     profession of an entry that has none yet, such as a resident's request. ``guard``
     sees the entry as it stands inside the transaction and raises to refuse the change
-    (a reviewer acting on a stale page must not undo a colleague's decision).
+    (a reviewer acting on a stale page must not undo a colleague's decision). Revoking
+    or expiring needs a ``note`` saying why, and expiring needs a lapsed entry (or one a
+    directory import sent to review), from every caller alike.
     """
     check_allowed(actor, Action.REGISTRY_WRITE)
     note = checked(free_text, "note", note, required=False)
@@ -127,18 +119,16 @@ def change_status(
             raise NotFound(f"no registry entry {entry_id}", code="entry_not_found")
         if guard is not None:
             guard(entry)
-        if not can_transition(entry.status, target):
-            raise Conflict(f"entry {entry_id} is {entry.status}; cannot become {target}",
-                           code="invalid_transition")
         new_kind = parse_kind(kind) if kind else entry.kind
-        if target is Status.VERIFIED and new_kind is Kind.UNSPECIFIED:
-            raise Conflict("set the entry's kind before verifying it", code="kind_required")
-        until = now + valid_for if target is Status.VERIFIED else None
-        uow.registry.set_status(entry_id, target, now, note, kind=new_kind, valid_until=until)
-        audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
-                     number=entry.number, previous=entry.status.value, note=note)
-        if target is Status.VERIFIED:  # recordings of calls to it go dark in this transaction
-            quarantine_number(uow, actor, entry.number, now, cause=f"registry:{entry_id}")
+        before = entry
+
+        def announce(_: list[Entry]) -> None:
+            audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
+                         number=before.number, previous=before.status.value, note=note,
+                         review=before.review)
+
+        protection.apply(uow, actor, now=now, valid_for=valid_for, announce=announce,
+                         move=[Move.of(entry, target, note, new_kind)])
         updated = uow.registry.get(entry_id)
         uow.commit()
     assert updated is not None  # noqa: S101 - read back inside the same transaction
@@ -187,3 +177,36 @@ def expiring(
     check_allowed(actor, Action.REGISTRY_READ)
     with uow_factory() as uow:
         return list(uow.registry.expiring(now + within))
+
+
+# --- The review queue: entries a directory import no longer vouches for ----------------
+
+
+def in_review(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
+              offset: int = 0) -> Sequence[Entry]:
+    """Verified entries an import sent to review, oldest first; each still protects."""
+    check_allowed(actor, Action.REGISTRY_WRITE)
+    if not (1 <= limit <= 1000 and offset >= 0):
+        raise InvalidInput("limit must be 1..1000 and offset >= 0", code="invalid_page")
+    with uow_factory() as uow:
+        return list(uow.registry.in_review(limit, offset))
+
+
+def keep_after_review(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *,
+                      reason: str, now: datetime) -> Entry:
+    """Staff checked an entry the directory dropped and keep it protected."""
+    check_allowed(actor, Action.REGISTRY_WRITE)
+    reason = checked(free_text, "reason", reason, limit=_MAX_NOTE)
+    with uow_factory() as uow:
+        entry = uow.registry.get(entry_id)
+        if entry is None:
+            raise NotFound(f"no registry entry {entry_id}", code="entry_not_found")
+        if entry.review is None or entry.status is not Status.VERIFIED:
+            raise Conflict(f"entry {entry_id} is not waiting for review", code="not_in_review")
+        uow.registry.settle_review(entry_id, now, reason)
+        audit.record(uow, actor, "registry.review.keep", f"registry:{entry_id}", now,
+                     number=entry.number, review=entry.review, note=reason)
+        kept = uow.registry.get(entry_id)
+        uow.commit()
+    assert kept is not None  # noqa: S101 - read back inside the same transaction
+    return kept

@@ -157,3 +157,44 @@ def test_open_bar_csv_reads_a_file_and_checks_settings_first(tmp_path: Path) -> 
         pass
     with pytest.raises(SourceUnreadable), open_bar_csv(tmp_path / "absent.csv", state="NY"):
         pass
+
+
+def _roster(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "roster.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_generic_roster_with_active_status_is_read_for_any_state(tmp_path: Path) -> None:
+    """Issue 12: ``Bar Number,Name,Phone,Status`` was refused and "Active" dropped."""
+    path = _roster(tmp_path, "Bar Number,Name,Phone,Status\n"
+                             "123456,Ana Abogada,(213) 555-0101,Active\n"
+                             "654321,Ray Retired,(213) 555-0102,Inactive\n"
+                             "777777,Sam Suspended,(213) 555-0103,Suspended\n")
+    for state in ("TX", "CA", "NY"):
+        with open_bar_csv(path, state=state) as reader:
+            rows = list(reader)
+        assert [(r.credential, r.active) for r in rows] == [
+            (f"{state}:123456", True), (f"{state}:654321", False), (f"{state}:777777", False)]
+        # Each row not imported is counted with its reason.
+        assert reader.report.summary()["not_imported"] == {"status: Inactive": 1,
+                                                           "status: Suspended": 1}
+
+
+def test_each_layout_is_documented_data_and_new_york_reads_as_before(tmp_path: Path) -> None:
+    from privline.adapters.imports.bar_csv import NEW_YORK_COLUMNS, layouts, layouts_for
+
+    known = layouts()
+    assert known["NY"] == NEW_YORK_COLUMNS
+    assert {"NY", "CA", "generic"} <= set(known)
+    assert layouts_for("ny")[0] == NEW_YORK_COLUMNS and layouts_for("WY") == [known["generic"]]
+    path = tmp_path / "ny.csv"
+    path.write_bytes(roster_bytes([bob(), rita()]))
+    with open_bar_csv(path, state="NY") as reader:
+        assert [r.active for r in reader] == [True, False]
+
+
+def test_a_roster_fitting_no_layout_is_refused(tmp_path: Path) -> None:
+    path = _roster(tmp_path, "Licence,Who,Tel\n1,A,2125550100\n")
+    with pytest.raises(FormatMismatch), open_bar_csv(path, state="TX"):
+        pass

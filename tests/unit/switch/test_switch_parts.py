@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from privline.adapters.vault.storage import SpoolSource
 
 from privline.adapters.switch.config import (
     SwitchConfig,
@@ -19,6 +18,7 @@ from privline.adapters.switch.errors import NgError
 from privline.adapters.switch.ng import bdecode, bencode
 from privline.adapters.switch.recordings import escaped
 from privline.adapters.vault import MasterKey
+from privline.adapters.vault.storage import SpoolSource
 from privline.bootstrap import open_vault
 from privline.settings import Settings
 

@@ -51,5 +51,9 @@ class SqlPortal:
             select(num.entry_id, reg.email)
             .join(pt.portal_registrations, reg.id == num.registration_id)
             .where(num.entry_id.in_(list(entry_ids))).order_by(num.id))
-        # The newest registration naming an entry gives the address to write to.
-        return {entry_id: email for entry_id, email in rows}
+        # The registration that made an entry owns its contact details: a later one that
+        # names it (older data linked twins) never replaces them.
+        found: dict[int, str] = {}
+        for entry_id, email in rows:
+            found.setdefault(entry_id, email)
+        return found

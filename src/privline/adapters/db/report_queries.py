@@ -89,7 +89,9 @@ _MICRO = """CASE WHEN c.charge_cents > 0 AND c.duration_s > 0
   THEN (c.charge_cents * 10000 + (c.duration_s + 59) / 60 - 1) / ((c.duration_s + 59) / 60)
   END"""
 
-_PERIOD = "c.at >= :start AND c.at < :until"
+# A call is a decision the switch made for a SIP call; `call decide` from the CLI or the
+# API carries no Call-ID: a what-if query, never counted as a call (see NOTES).
+_PERIOD = "c.at >= :start AND c.at < :until AND c.sip_call_id IS NOT NULL"
 
 _SQLITE_CALLS = f"""
 INSERT INTO rpt_calls

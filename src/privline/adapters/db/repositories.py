@@ -27,7 +27,7 @@ from privline.domain.audit_chain import (
 from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
-from privline.domain.registry import Entry, Kind, Source, Status
+from privline.domain.registry import Entry, Kind, Review, Source, Status
 from privline.services.ports.accounts import LedgerLine
 from privline.services.ports.audit import Signer
 from privline.services.ports.calls import CallRefusal
@@ -152,14 +152,14 @@ class SqlBlocks(_Repo):
 
 _ENTRY_COLUMNS = [t.registry_entries.c[name] for name in (
     "id", "number", "kind", "holder", "credential", "source", "status", "valid_from",
-    "valid_until", "created_at")]
+    "valid_until", "created_at", "review")]
 
 
 def _entry(row: Row[Any]) -> Entry:
     (id_, number, kind, holder, credential, source, status, valid_from, valid_until,
-     created_at) = tuple(row)
+     created_at, review) = tuple(row)
     return Entry(id_, number, Kind(kind), holder, credential, Source(source), Status(status),
-                 valid_from, valid_until, created_at)
+                 valid_from, valid_until, created_at, review)
 
 
 class SqlRegistry(_Repo):
@@ -199,7 +199,9 @@ class SqlRegistry(_Repo):
 
     def set_status(self, entry_id: int, status: Status, at: datetime, note: str, *,
                    kind: Kind | None = None, valid_until: datetime | None = None) -> None:
-        values: dict[str, object] = {"status": status.value, "note": note, "updated_at": at}
+        # A staff decision (or a re-verification) settles any review the entry was in.
+        values: dict[str, object] = {"status": status.value, "note": note, "updated_at": at,
+                                     "review": None, "review_since": None}
         if kind is not None:
             values["kind"] = kind.value
         if valid_until is not None:
@@ -250,32 +252,44 @@ class SqlRegistry(_Repo):
                 "valid_until": e.valid_until, "note": "", "created_at": at, "updated_at": at,
                 "origin": origin, "last_seen_run": run_id} for e in entries])
 
-    def mark_seen(self, entry_ids: Sequence[int], run_id: int, status: Status, at: datetime,
-                  note: str | None = None) -> None:
+    def mark_seen(self, entry_ids: Sequence[int], run_id: int) -> None:
         if entry_ids:
-            values: dict[str, object] = {"last_seen_run": run_id, "status": status.value}
-            if note is not None:
-                values.update(note=note, updated_at=at)
+            # Listed again: whatever review the directory had sent it to is over.
             self.conn.execute(update(t.registry_entries)
                               .where(t.registry_entries.c.id.in_(list(entry_ids)))
-                              .values(**values))
+                              .values(last_seen_run=run_id, review=None, review_since=None))
 
-    def revoke_imported(self, entry_ids: Sequence[int], at: datetime, note: str) -> None:
+    def send_to_review(self, entry_ids: Sequence[int], review: Review, at: datetime) -> None:
         if entry_ids:
+            c = t.registry_entries.c
             self.conn.execute(update(t.registry_entries)
-                              .where(t.registry_entries.c.id.in_(list(entry_ids)))
-                              .values(status=Status.REVOKED.value, note=IMPORT_NOTE + note,
-                                      updated_at=at))
+                              .where(c.id.in_(list(entry_ids)))
+                              .values(review=review.value, review_since=at))
 
-    def revoke_unseen(self, origin: str, run_id: int, at: datetime, note: str) -> int:
+    def _unseen(self, origin: str, run_id: int) -> Any:
         c = t.registry_entries.c
-        result = self.conn.execute(
-            update(t.registry_entries)
-            .where(c.origin == origin, c.status.in_([Status.VERIFIED.value,
-                                                     Status.PENDING.value]),
-                   or_(c.last_seen_run.is_(None), c.last_seen_run != run_id))
-            .values(status=Status.REVOKED.value, note=IMPORT_NOTE + note, updated_at=at))
+        return (c.origin == origin, c.status == Status.VERIFIED.value, c.review.is_(None),
+                or_(c.last_seen_run.is_(None), c.last_seen_run != run_id))
+
+    def unseen_to_review(self, origin: str, run_id: int, review: Review, at: datetime) -> int:
+        result = self.conn.execute(update(t.registry_entries)
+                                   .where(*self._unseen(origin, run_id))
+                                   .values(review=review.value, review_since=at))
         return int(result.rowcount)
+
+    def unseen_ids(self, origin: str, run_id: int) -> set[int]:
+        return set(self.conn.execute(select(t.registry_entries.c.id)
+                                     .where(*self._unseen(origin, run_id))).scalars())
+
+    def in_review(self, limit: int = 100, offset: int = 0) -> Sequence[Entry]:
+        c = t.registry_entries.c
+        return [_entry(r) for r in self.conn.execute(
+            select(*_ENTRY_COLUMNS).where(c.review.is_not(None), c.status == Status.VERIFIED.value)
+            .order_by(c.review_since, c.id).limit(limit).offset(offset))]
+
+    def settle_review(self, entry_id: int, at: datetime, note: str) -> None:
+        self.conn.execute(update(t.registry_entries).where(t.registry_entries.c.id == entry_id)
+                          .values(review=None, review_since=None, note=note, updated_at=at))
 
 
 # Revocations an import makes carry this prefix; an import may undo only those, never

@@ -1,14 +1,18 @@
 """Stream an attorney roster (a bar's registration list as CSV) into typed records.
 
-The default column mapping follows New York's open attorney registration data
-(data.ny.gov, "NYS Attorney Registrations"): ``registration_number``, ``first_name``,
-``middle_name``, ``last_name``, ``suffix``, ``phone_number`` and ``status``, whose value
+Each state's layout is data, in ``bar_layouts.json`` beside this module (see
+:func:`layouts`); a roster that fits none of its state's layouts is tried against the
+generic one (``Bar Number,Name,Phone,Status``, status ``Active``). New York's mapping
+follows its open attorney registration data (data.ny.gov, "NYS Attorney
+Registrations"): ``registration_number``, ``first_name``, ``middle_name``,
+``last_name``, ``suffix``, ``phone_number`` and ``status``, whose value
 ``Currently registered`` marks an attorney in good standing. Header names are compared
 ignoring case, underscores and spacing, so the portal's CSV export (``Registration
 Number``, ``Phone Number``...) reads the same as its API field names.
 
 Every sound row yields a :class:`BarAttorney`: ``active`` only when the status is one of
-the active statuses, so the service can register the active ones and revoke the others.
+the active statuses, so the service registers the active ones and sends protected
+entries of the others to staff review; each inactive row is counted by its status.
 The credential is the state and the registration number (``NY:1234567``).
 
 Phone numbers are passed on as published (``(716) 366-3677``, ``+82 2 3404 0450``);
@@ -17,11 +21,14 @@ turning them into E.164 is the domain's job.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 from typing import BinaryIO
 
 from privline.adapters.imports._csvstream import (
@@ -61,6 +68,24 @@ class BarColumns:
 
 
 NEW_YORK_COLUMNS = BarColumns()
+GENERIC = "generic"
+
+
+@cache
+def layouts() -> dict[str, BarColumns]:
+    """The documented roster layouts by state (and ``generic``), from the package's data."""
+    raw = json.loads(files("privline.adapters.imports").joinpath("bar_layouts.json")
+                     .read_text(encoding="utf-8"))
+    return {key: BarColumns(value["registration_number"], value["phone"], value["status"],
+                            tuple(value["name_parts"]), frozenset(value["active_statuses"]))
+            for key, value in raw.items() if not key.startswith("_")}
+
+
+def layouts_for(state: str) -> list[BarColumns]:
+    """The layouts a roster of ``state`` may have, its own first."""
+    known = layouts()
+    own = known.get(state.strip().upper())
+    return [c for c in (own, known[GENERIC]) if c is not None]
 
 _STATE = re.compile(r"^[A-Z]{2}$")
 _REGISTRATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -152,8 +177,10 @@ class BarCsvReader:
                     report.bad_field(line, IssueCode.BAD_PHONE,
                                      f"phone {raw_phone[:40]!r} is not a phone number")
             report.records += 1
-            yield BarAttorney(state, number, name, phones,
-                              _status_key(status) in active_statuses, status, line)
+            active = _status_key(status) in active_statuses
+            if not active:
+                report.skip(f"status: {status[:60]}")
+            yield BarAttorney(state, number, name, phones, active, status, line)
 
 
 @contextmanager
@@ -161,18 +188,32 @@ def open_bar_csv(
     path: str | os.PathLike[str],
     *,
     state: str,
-    columns: BarColumns = NEW_YORK_COLUMNS,
+    columns: BarColumns | None = None,
     encoding: str = "utf-8",
     progress: ProgressCallback | None = None,
     max_issues: int = DEFAULT_MAX_ISSUES,
 ) -> Iterator[BarCsvReader]:
-    """Open a roster; raises before the block runs if its header does not fit."""
+    """Open a roster; raises before the block runs if its header fits no layout.
+
+    ``columns`` None: the state's documented layouts, then the generic one.
+    """
     # A typo in the settings is reported as such, not as a file error.
     _check_state(state)
     check_encoding(encoding)
-    with open_binary(path, FILE_FORMAT) as raw:
-        yield BarCsvReader(raw, state=state, columns=columns, encoding=encoding,
-                           progress=progress, max_issues=max_issues)
+    candidates = [columns] if columns is not None else layouts_for(state)
+    first: FormatMismatch | None = None
+    for candidate in candidates:
+        with open_binary(path, FILE_FORMAT) as raw:
+            try:
+                reader = BarCsvReader(raw, state=state, columns=candidate, encoding=encoding,
+                                      progress=progress, max_issues=max_issues)
+            except FormatMismatch as exc:
+                first = first or exc
+                continue
+            yield reader
+            return
+    assert first is not None  # noqa: S101 - there is always at least one candidate
+    raise first
 
 
 def plausible_phone(value: str) -> bool:

@@ -60,6 +60,11 @@ class ImportReport:
     finished: bool = False  # the stream reached the end of the file
     issues: list[RowIssue] = field(default_factory=list)
     issues_not_kept: int = 0
+    # Sound rows not imported, by reason (e.g. "status: Retired"): counted, never silent.
+    not_imported: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.not_imported[reason] = self.not_imported.get(reason, 0) + 1
 
     @property
     def complete(self) -> bool:
@@ -84,7 +89,7 @@ class ImportReport:
         else:
             self.issues_not_kept += 1
 
-    def summary(self) -> dict[str, int | bool | str]:
+    def summary(self) -> dict[str, int | bool | str | dict[str, int]]:
         """The counts as plain values, for an audit event or ``--json`` output."""
         return {
             "format": self.file_format,
@@ -96,4 +101,5 @@ class ImportReport:
             "bad_rows": self.bad_rows,
             "bad_fields": self.bad_fields,
             "complete": self.complete,
+            "not_imported": dict(sorted(self.not_imported.items())[:100]),
         }

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from privline.adapters.reports import charts
@@ -19,8 +21,9 @@ class RenderError(Exception):
     """The PDF could not be made (WeasyPrint or matplotlib missing or failing); permanent."""
 
 
-def render_pdf(statement: Mapping[str, Any], body: bytes) -> bytes:
-    """The PDF of ``statement``; ``body`` is its canonical JSON (for the digest shown)."""
+def render_pdf(statement: Mapping[str, Any], body: bytes, *, fingerprint: str = "") -> bytes:
+    """The PDF of ``statement``; ``body`` is its canonical JSON (for the digest shown);
+    ``fingerprint`` is the signing key's full fingerprint, as `audit pubkey` prints it."""
     try:
         import jinja2
         import weasyprint  # type: ignore[import-untyped]  # ships no type information
@@ -31,10 +34,11 @@ def render_pdf(statement: Mapping[str, Any], body: bytes) -> bytes:
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(n=_n, usd=_usd, wait=_wait, when=_when, day=_day, lastday=_lastday)
+    env.filters.update(n=_n, usd=_usd, wait=_wait, when=_when, day=_day, lastday=_lastday,
+                       by_size=_by_size)
     total = statement["total"]
     html = env.get_template("statement.html").render(
-        s=statement, total=total,
+        s=statement, total=total, fingerprint=fingerprint,
         sha256=hashlib.sha256(body).hexdigest(),
         failed=[c for c in statement["checks"] if not c["ok"]],
         chart_calls=_data_uri(charts.calls_by_mode(total["calls"]["by_month"])),
@@ -57,7 +61,29 @@ def _n(value: Any) -> str:
 
 
 def _usd(value: Any) -> str:
-    return "—" if value is None else f"${value}"
+    """Dollars with cents always shown ("$0.10", not "$0.1"); sub-cent rates keep their
+    digits ("$0.105"): a cap is stated to the tenth of a cent."""
+    if value is None:
+        return "—"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return f"${value}"
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        amount = amount.quantize(Decimal("0.01"))
+    return f"${amount:,}"
+
+
+def _by_size(tiers: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Size tiers by facility kind, then in numeric order of their lower bound ("ADP 100
+    to 349" before "ADP 1000 and more"), not as text (where 1000 sorts before 350)."""
+    def key(tier: Mapping[str, Any]) -> tuple[str, int, str, str]:
+        label = str(tier.get("tier", ""))
+        found = re.search(r"\d+", label)
+        return (label.split(",")[0], int(found[0]) if found else 0, label,
+                str(tier.get("from", "")))
+    return sorted(tiers, key=key)
 
 
 def _wait(seconds: Any) -> str:

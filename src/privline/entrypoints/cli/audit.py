@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from privline.adapters.signing import load_public, verifies
+from privline.adapters.signing import fingerprint, load_public, verifies
 from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
@@ -61,9 +61,16 @@ def audit_checkpoint(json_out: Annotated[bool, typer.Option("--json")] = False) 
 
 
 @audit_app.command("pubkey")
-def audit_pubkey() -> None:
-    """Print the public key that verifies checkpoints and statements (PEM)."""
+def audit_pubkey(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the public key that verifies checkpoints and statements (PEM on stdout, its
+    fingerprint on stderr: the same one each statement's PDF states)."""
     rt = runtime()
     if rt.signer is None:
         fail("no signing key")
+    print_ = fingerprint(rt.signer.public)
+    if json_out:
+        emit({"pem": rt.signer.public_pem(), "fingerprint": print_,
+              "key_id": rt.signer.key_id})
+        return
     typer.echo(rt.signer.public_pem(), nl=False)
+    typer.echo(f"fingerprint {print_}", err=True)

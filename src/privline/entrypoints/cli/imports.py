@@ -1,4 +1,5 @@
-"""`privline registry import`: fill the registry from public directories."""
+"""`privline registry import` and `registry review`: directory imports and what they
+send to staff (numbers a directory dropped, which stay protected until staff decide)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,18 @@ from privline.adapters.imports import (
 from privline.bootstrap import utcnow
 from privline.entrypoints.cli.app import OPERATOR, emit, fail, runtime
 from privline.entrypoints.cli.commands import registry_app
-from privline.services import quarantine
-from privline.services.imports import Listing, import_directory
+from privline.entrypoints.serialize import entry_json
+from privline.services import registry
+from privline.services.imports import ImportSummary, Listing, import_directory
+
+review_app = typer.Typer(help="Entries a directory import no longer vouches for. Each keeps "
+                              "protecting its number until staff keep it (`registry review "
+                              "keep`) or revoke it (`registry revoke ID --reason`).",
+                         no_args_is_help=True)
+registry_app.add_typer(review_app, name="review")
+
+# Without a terminal (a log, a pipe, cron), a line on stderr every this many rows.
+PROGRESS_EVERY = 10_000
 
 
 class Format(StrEnum):
@@ -36,7 +47,7 @@ class Format(StrEnum):
 
 @contextmanager
 def _progress(total_bytes: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar on a terminal; nothing when output is piped or logged."""
+    """A rich progress bar on a terminal; without one, the rows counter does the telling."""
     if not sys.stderr.isatty():
         yield None
         return
@@ -73,9 +84,19 @@ def registry_import(
     locations: Annotated[Path | None, typer.Option(
         help="NPPES secondary practice locations file (pl_pfile).")] = None,
     state: Annotated[str, typer.Option(help="The bar's state, for bar-csv.")] = "NY",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Say what would change (added, confirmed, sent to review); "
+                          "write nothing.")] = False,
+    every: Annotated[int, typer.Option(
+        "--progress-every", min=1, help="Rows between progress lines on stderr when it is "
+                                        "not a terminal.")] = PROGRESS_EVERY,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Import a public directory: its numbers are protected from now on, everywhere."""
+    """Import a public directory: its numbers are protected from now on, everywhere.
+
+    An import never removes protection: numbers the directory deactivated or no longer
+    lists go to `registry review list` and stay protected until staff decide.
+    """
     if locations is not None and format is not Format.NPPES:
         fail("--locations goes with --format nppes")
     rt = runtime()
@@ -84,12 +105,12 @@ def registry_import(
             total = file.stat().st_size + (locations.stat().st_size if locations else 0)
             tick = stack.enter_context(_progress(total, f"importing {file.name}"))
             listings, complete, report = _open(stack, format, file, locations, state, tick)
+            if tick is None:
+                listings = _counted(listings, every, file.name)
             origin = "nppes" if format is Format.NPPES else f"bar-csv:{state.upper()}"
-            # Recordings of earlier calls to newly protected numbers are quarantined in
-            # the same transaction that protects them.
             summary = import_directory(rt.uow, OPERATOR, origin=origin, file_name=str(file),
                                        listings=listings, complete=complete, report=report,
-                                       on_protected=quarantine.on_protected, now=utcnow())
+                                       now=utcnow(), dry_run=dry_run)
     except FormatMismatch as exc:
         fail(f"{file} is not a {format.value} file: {exc}")
     except ImportAdapterError as exc:
@@ -98,12 +119,61 @@ def registry_import(
     if json_out:
         emit(out)
     else:
-        typer.echo(f"import {summary.run_id}: {summary.added} added, {summary.confirmed} "
-                   f"confirmed, {summary.reprotected} re-protected, "
-                   f"{summary.revoked_deactivated + summary.revoked_vanished} revoked, "
-                   f"{summary.bad_numbers} bad numbers"
-                   + ("" if summary.complete else "; file not wholly read: nothing vanished "
-                      "was revoked"))
+        typer.echo(_summary_line(summary))
+
+
+def _summary_line(s: ImportSummary) -> str:
+    head = "dry run, nothing written: would be" if s.dry_run else f"import {s.run_id}:"
+    line = (f"{head} {s.added} added, {s.confirmed} confirmed, {s.reprotected} re-protected, "
+            f"{s.sent_to_review} sent to review ({s.review_deactivated} deactivated in the "
+            f"directory, {s.review_missing} missing from the directory), "
+            f"{s.bad_numbers} bad numbers, {s.skipped} skipped")
+    if not s.complete:
+        line += "; file not wholly read: nothing missing was sent to review"
+    if s.sent_to_review and not s.dry_run:
+        line += "; they stay protected until staff decide (registry review list)"
+    return line
+
+
+def _counted(listings: Iterator[Listing], every: int, label: str) -> Iterator[Listing]:
+    """Pass ``listings`` through, saying on stderr how far the import got."""
+    rows = 0
+    for listing in listings:
+        rows += 1
+        if rows % every == 0:
+            typer.echo(f"{label}: {rows} rows read", err=True)
+        yield listing
+    typer.echo(f"{label}: {rows} rows read, done", err=True)
+
+
+@review_app.command("list")
+def review_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verified entries a directory dropped: still protected until staff decide."""
+    entries = registry.in_review(runtime().uow, OPERATOR, limit=limit, offset=offset)
+    if json_out:
+        emit({"entries": [entry_json(e) for e in entries]})
+        return
+    for e in entries:
+        typer.echo(f"{e.id}\t{e.number}\t{e.kind}\t{e.credential}\t{e.review}\t{e.holder}")
+
+
+@review_app.command("keep")
+def review_keep(
+    entry_id: int,
+    reason: Annotated[str, typer.Option(help="Why it stays protected (audited).")],
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Keep a reviewed entry protected (to remove protection: `registry revoke ID --reason`)."""
+    entry = registry.keep_after_review(runtime().uow, OPERATOR, entry_id, reason=reason,
+                                       now=utcnow())
+    if json_out:
+        emit(entry_json(entry))
+    else:
+        typer.echo(f"entry {entry.id}: {entry.number} kept protected")
 
 
 def _open(stack: ExitStack, format: Format, file: Path, locations: Path | None, state: str,

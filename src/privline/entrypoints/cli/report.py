@@ -20,6 +20,7 @@ from privline.adapters.db.report_queries import report_reader
 from privline.adapters.signing import (
     Ed25519Signer,
     KeyFileError,
+    fingerprint,
     key_id,
     load_public,
     verifies,
@@ -71,33 +72,59 @@ def report_compliance(
         fail("no signing key")
     with _engine(rt.settings.database_url) as engine:
         issued = compliance.issue(report_reader(engine), rt.signer, OPERATOR, period=period,
-                                  facility_ids=facility, now=utcnow(),
+                                  facility_ids=facility, now=utcnow(), uow_factory=rt.uow,
                                   checkpoint_ok=_checkpoint_ok(rt.signer.public))
     try:
-        pdf = render_pdf(issued.statement, issued.body)
+        pdf = render_pdf(issued.statement, issued.body,
+                         fingerprint=fingerprint(rt.signer.public))
     except RenderError as exc:
         fail(str(exc))
-    out.mkdir(parents=True, exist_ok=True)
+    with _engine(rt.settings.database_url) as engine:
+        number = compliance.next_issue_number(report_reader(engine), OPERATOR,
+                                              issued.statement["period"]["label"], utcnow())
+    folder = _issue_folder(out, number)
+    folder.mkdir(parents=True, exist_ok=True)
     files = {STATEMENT: issued.body, SIGNATURE: issued.signature, PDF: pdf}
     # Every file is written aside first and moved in only once the issue is audited:
     # either the folder holds a whole new statement or it is as it was.
-    staged = {name: _stage(out / name, data) for name, data in files.items()}
+    staged = {name: _stage(folder / name, data) for name, data in files.items()}
     try:
-        compliance.record_issue(rt.uow, OPERATOR, issued)
+        if any((folder / name).exists() for name in files):
+            fail(f"{folder} already holds a signed statement; nothing was overwritten")
+        compliance.record_issue(rt.uow, OPERATOR, issued, number=number, folder=str(folder))
     except BaseException:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         raise
     for name, tmp in staged.items():
-        os.replace(tmp, out / name)
+        os.replace(tmp, folder / name)
     failed = [c["id"] for c in issued.statement["checks"] if not c["ok"]]
     if json_out:
-        emit({"out": str(out), "period": issued.statement["period"]["label"],
-              "files": sorted(files), "key_id": rt.signer.key_id, "checks_failed": failed})
+        emit({"out": str(folder), "period": issued.statement["period"]["label"],
+              "issue": number, "files": sorted(files), "key_id": rt.signer.key_id,
+              "checks_failed": failed})
     else:
-        typer.echo(f"statement {issued.statement['period']['label']} written to {out} "
-                   f"(signed by key {rt.signer.key_id}); "
-                   + ("all checks passed" if not failed else f"checks failed: {failed}"))
+        typer.echo(f"statement {issued.statement['period']['label']} issue {number} written "
+                   f"to {folder} (signed by key {rt.signer.key_id}); {_tally(issued)}")
+
+
+def _tally(issued: compliance.Issued) -> str:
+    results = [c.get("result", "passed" if c["ok"] else "failed")
+               for c in issued.statement["checks"]]
+    empty = sum(r.startswith("not applicable") for r in results)
+    failed = [c["id"] for c in issued.statement["checks"] if not c["ok"]]
+    text = f"{results.count('passed')} checks passed"
+    if empty:
+        text += f", {empty} not applicable (0 cases)"
+    return text + (f"; checks failed: {failed}" if failed else "")
+
+
+def _issue_folder(out: Path, number: int) -> Path:
+    """Signed files are never overwritten: a folder that holds a statement already gets
+    the new issue in a numbered subfolder (issue-2, issue-3, ...)."""
+    if not (out / STATEMENT).exists():
+        return out
+    return out / f"issue-{max(number, 2)}"
 
 
 def _stage(path: Path, data: bytes) -> Path:
@@ -220,6 +247,7 @@ def report_schedule(
         emit({"statements": listed})
         return
     for row in listed:
-        when = f" ({', '.join(row['issued_at'])})" if row["issued_at"] else ""
+        when = "".join(f"\n    issue {i['number']} at {i['at']}"
+                       + (f" in {i['folder']}" if i["folder"] else "") for i in row["issues"])
         last = (datetime.fromisoformat(row["end"]) - timedelta(days=1)).date()
         typer.echo(f"{row['period']}  {row['start'][:10]} to {last}  {row['status']}{when}")

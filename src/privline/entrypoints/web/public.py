@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from privline.entrypoints.web.render import Visit, WebRoute, page, redirect, visit
+from privline.entrypoints.web.ratelimit import RegistrationLimits
+from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import csrf_ok
 from privline.services import portal
 from privline.services.errors import InvalidInput, NotFound
@@ -65,14 +66,35 @@ def register_submit(
               "email": email}
     if not csrf_ok(v.session, csrf_token):
         return _register_page(v, values, number, {}, 403, _EXPIRED_FORM)
+    limits, address, at = _limits(request), _address(request), v.runtime.clock()
+    wait = limits.wait(address, v.session.sid, at)
+    if wait is not None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        return error_page(request, 429, "Too many registrations from here in a short time. "
+                          f"Nothing was saved. Please try again in {minutes} minute"
+                          f"{'s' if minutes > 1 else ''}.")
     form = portal.RegistrationForm(name, profession, credential, number, email)
     try:
         registered = portal.register(v.runtime.uow, form, now=v.now)
     except InvalidInput as exc:
         return _register_page(v, values, number, dict(exc.details.get("fields", {})),
                               400, "Please correct the marked fields. Nothing was saved.")
+    # Only what was stored counts: correcting a form's mistakes costs nothing.
+    limits.record(address, v.session.sid, at)
     v.update(reference=registered.reference)
     return redirect(v, "/register/done")
+
+
+def _limits(request: Request) -> RegistrationLimits:
+    state = request.app.state
+    limits: RegistrationLimits | None = getattr(state, "registration_limits", None)
+    if limits is None:
+        limits = state.registration_limits = RegistrationLimits()
+    return limits
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/register/done")

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Form, Request, Response
 
 from privline.domain.access import Action, allowed
 from privline.domain.model import Actor
+from privline.domain.registry import Entry, Status
 from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
-from privline.services import portal, users
+from privline.services import portal, portal_review, registry, users
 from privline.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 router = APIRouter(prefix="/staff", route_class=WebRoute, include_in_schema=False)
@@ -101,7 +102,7 @@ def queue(request: Request, offset: str = "0") -> Response:
 
 def _queue_page(v: Visit, actor: Actor, offset: int, row_errors: dict[int, dict[str, str]],
                 status: int) -> Response:
-    found = portal.review_queue(v.runtime.uow, actor, limit=PAGE_SIZE, offset=offset)
+    found = portal_review.review_queue(v.runtime.uow, actor, limit=PAGE_SIZE, offset=offset)
     return page(v, "queue.html", status, staff=actor.name, items=found.items,
                 more=found.more, offset=offset, page_size=PAGE_SIZE, row_errors=row_errors,
                 professions=portal.PROFESSIONS)
@@ -115,7 +116,8 @@ def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text =
         return checked
     v, actor = checked
     try:
-        entry = portal.approve(v.runtime.uow, actor, entry_id, kind=kind, note=note, now=v.now)
+        entry = portal_review.approve(v.runtime.uow, actor, entry_id, kind=kind, note=note,
+                                      now=v.now)
     except InvalidInput as exc:
         return _queue_page(v, actor, 0, {entry_id: dict(exc.details.get("fields", {}))}, 400)
     except (Conflict, NotFound) as exc:
@@ -132,7 +134,7 @@ def reject(request: Request, entry_id: int, csrf_token: Text = "", reason: Text 
         return checked
     v, actor = checked
     try:
-        entry = portal.reject(v.runtime.uow, actor, entry_id, reason=reason, now=v.now)
+        entry = portal_review.reject(v.runtime.uow, actor, entry_id, reason=reason, now=v.now)
     except InvalidInput as exc:
         return _queue_page(v, actor, 0, {entry_id: dict(exc.details.get("fields", {}))}, 400)
     except (Conflict, NotFound) as exc:
@@ -152,7 +154,7 @@ def expiring(request: Request, days: str = "60") -> Response:
 def _expiring_page(v: Visit, actor: Actor, days: int, row_errors: dict[int, dict[str, str]],
                    status: int) -> Response:
     days = min(max(days, 1), 366)
-    items = portal.expiring(v.runtime.uow, actor, within=timedelta(days=days), now=v.now)
+    items = portal_review.expiring(v.runtime.uow, actor, within=timedelta(days=days), now=v.now)
     return page(v, "expiring.html", status, staff=actor.name, items=items, days=days,
                 now=v.now, row_errors=row_errors)
 
@@ -165,7 +167,7 @@ def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note:
         return checked
     v, actor = checked
     try:
-        entry = portal.confirm_expiry(v.runtime.uow, actor, entry_id, note=note, now=v.now)
+        entry = portal_review.confirm_expiry(v.runtime.uow, actor, entry_id, note=note, now=v.now)
     except InvalidInput as exc:
         return _expiring_page(v, actor, 60, {entry_id: dict(exc.details.get("fields", {}))},
                               400)
@@ -173,6 +175,66 @@ def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note:
         return redirect(v, "/staff/expiring", flash=_stale(entry_id, exc))
     return redirect(v, "/staff/expiring", flash=f"Expiry confirmed for {entry.number}: it is "
                                                 "no longer protected.")
+
+
+@router.get("/directory")
+def directory(request: Request) -> Response:
+    v = visit(request)
+    actor = _signed_in(v)
+    if actor is None:
+        return _sign_in_first(v)
+    return _directory_page(v, actor, {}, 200)
+
+
+def _directory_page(v: Visit, actor: Actor, row_errors: dict[int, dict[str, str]],
+                    status: int) -> Response:
+    items = registry.in_review(v.runtime.uow, actor, limit=PAGE_SIZE)
+    return page(v, "directory.html", status, staff=actor.name, items=items,
+                row_errors=row_errors)
+
+
+@router.post("/entries/{entry_id:int}/keep")
+def keep(request: Request, entry_id: int, csrf_token: Text = "", reason: Text = ""
+         ) -> Response:
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
+    if not reason.strip():
+        return _directory_page(v, actor, {entry_id: {"keep": "Give a reason"}}, 400)
+    try:
+        entry = registry.keep_after_review(v.runtime.uow, actor, entry_id, reason=reason,
+                                           now=v.now)
+    except InvalidInput as exc:
+        return _directory_page(v, actor, {entry_id: {"keep": exc.message}}, 400)
+    except (Conflict, NotFound) as exc:
+        return redirect(v, "/staff/directory", flash=_stale(entry_id, exc))
+    return redirect(v, "/staff/directory", flash=f"{entry.number} stays protected.")
+
+
+@router.post("/entries/{entry_id:int}/revoke")
+def revoke_dropped(request: Request, entry_id: int, csrf_token: Text = "",
+                   reason: Text = "") -> Response:
+    checked = _staff_form(request, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    v, actor = checked
+    if not reason.strip():
+        return _directory_page(v, actor, {entry_id: {"revoke": "Give a reason"}}, 400)
+
+    def still_in_review(entry: Entry) -> None:
+        if entry.review is None or entry.status is not Status.VERIFIED:
+            raise Conflict(f"entry {entry_id} was reviewed already", code="already_reviewed")
+
+    try:
+        entry = registry.change_status(v.runtime.uow, actor, entry_id, Status.REVOKED,
+                                       now=v.now, note=reason, guard=still_in_review)
+    except InvalidInput as exc:
+        return _directory_page(v, actor, {entry_id: {"revoke": exc.message}}, 400)
+    except (Conflict, NotFound) as exc:
+        return redirect(v, "/staff/directory", flash=_stale(entry_id, exc))
+    return redirect(v, "/staff/directory", flash=f"Revoked {entry.number}: it is no longer "
+                                                 "protected.")
 
 
 def _stale(entry_id: int, exc: Conflict | NotFound) -> str:

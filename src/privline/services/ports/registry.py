@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from privline.domain.registry import Entry, Kind, Source, Status
+from privline.domain.registry import Entry, Kind, Review, Source, Status
 
 
 class RegistryUnavailable(Exception):
@@ -61,15 +61,21 @@ class RegistryRepository(Protocol):
                          ) -> Sequence[ImportedEntry]: ...
     def add_imported(self, entries: Sequence[NewEntry], origin: str, run_id: int,
                      at: datetime) -> None: ...
-    def mark_seen(self, entry_ids: Sequence[int], run_id: int, status: Status, at: datetime,
-                  note: str | None = None) -> None:
-        """Stamp entries as listed by ``run_id`` and give them ``status``."""
+    def mark_seen(self, entry_ids: Sequence[int], run_id: int) -> None:
+        """Stamp entries as listed by ``run_id``; listing settles any review."""
         ...
 
-    def revoke_imported(self, entry_ids: Sequence[int], at: datetime, note: str) -> None: ...
-    def revoke_unseen(self, origin: str, run_id: int, at: datetime, note: str) -> int:
-        """Revoke live imported entries of ``origin`` that ``run_id`` did not list."""
+    # The review queue: verified entries a directory no longer vouches for. They keep
+    # protecting until staff settle them (set_status also settles).
+    def send_to_review(self, entry_ids: Sequence[int], review: Review, at: datetime
+                       ) -> None: ...
+    def unseen_to_review(self, origin: str, run_id: int, review: Review, at: datetime
+                         ) -> int:
+        """Send verified entries of ``origin`` that ``run_id`` did not list to review."""
         ...
+    def unseen_ids(self, origin: str, run_id: int) -> set[int]: ...
+    def in_review(self, limit: int = 100, offset: int = 0) -> Sequence[Entry]: ...
+    def settle_review(self, entry_id: int, at: datetime, note: str) -> None: ...
     def list(
         self, status: Status | None = None, limit: int = 100, offset: int = 0
     ) -> Sequence[Entry]: ...

@@ -31,6 +31,10 @@ registry_entries = Table(
     # import run that listed them, so an import can revoke what vanished from the file.
     Column("origin", String(32)),
     Column("last_seen_run", Integer),
+    # Why an import no longer vouches for a verified entry ("missing from the directory",
+    # "deactivated in the directory"); it keeps protecting until staff resolve it.
+    Column("review", String(40), index=True),
+    Column("review_since", UTCDateTime),
     Index("ix_registry_entries_credential", "credential"),
     Index("ix_registry_entries_origin_run", "origin", "last_seen_run"),
 )
