@@ -37,6 +37,7 @@ from sqlalchemy import Engine
 
 from privline.adapters.db import make_engine, migrate
 from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.pin_key import PinKeyring
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.adapters.vault import MasterKey
 from privline.domain.access import Role
@@ -82,10 +83,12 @@ class Harness:
         migrate(self.engine)
         self.signer = Ed25519Signer.load_or_create(home / "keys" / "signing.key")
         MasterKey.create(home / "keys" / "master.key")
+        self.pins = PinKeyring.load_or_create(home / "keys" / "pin.key")
         self.vault = make_vault(home)  # the parent's view, for checking
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, self.signer, crash_children.CHECKPOINT_EVERY)
+        return SqlUnitOfWork(self.engine, self.signer, crash_children.CHECKPOINT_EVERY,
+                             self.pins)
 
     def run_child(self, target: Callable[..., None], args: tuple[Any, ...],
                   kill_after: float | None) -> tuple[bool, float]:
