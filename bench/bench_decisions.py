@@ -9,18 +9,19 @@ bulk-loaded (executemany on SQLite, COPY on PostgreSQL): the import is not what 
 Timed per round, every variant over the same destinations:
 
 - ``service``: ``privline.services.calls.decide_call`` with a real ``SqlUnitOfWork``
-  factory and no PIN (``--sip-call-id`` adds a Call-ID per decision, as the switch will).
-  argon2 makes a PIN cost tens to hundreds of milliseconds by design; ``with_pin`` times a
-  small sample with the PIN so that cost stays visible;
+  factory and no PIN (``--sip-call-id`` adds a Call-ID per decision, as the switch does);
+- ``service_with_pin``: the same with the resident's correct PIN, checked by HMAC-SHA-256
+  under the PIN key (services/pins.py), as the switch asks for every call;
 - ``core_select_insert``: one indexed SELECT of the registry by number, one INSERT of a
   decision-shaped row and a commit, through SQLAlchemy Core on the same engine (pool
   checkout and the engine's BEGIN included). The row goes to the bench's own table,
   bench_call_log (the columns of a call decision, indexed by number), so the baseline
   does not move when the service's own log table does;
 - ``dbapi_select_insert``: the same two statements straight on one DBAPI connection;
-- ``dbapi_same_statements``: the exact statements decide_call issues (captured from the
-  service before each round, listed under ``statements_per_decision``) replayed straight
-  on one DBAPI connection, then rolled back: the database's floor for this transaction;
+- ``dbapi_same_statements``: the exact statements decide_call issues with the PIN
+  (captured from the service before each round, listed under ``statements_per_decision``)
+  replayed straight on one DBAPI connection, then rolled back: the database's floor for
+  this transaction;
 - ``domain_only``: dial-string parsing and the pure policy, no I/O.
 
 Machines here are noisy: every figure is the median over the rounds, ``rounds`` keeps
@@ -29,7 +30,9 @@ each baseline (latency: service / baseline; throughput: baseline / service). Bes
 latency, ``cpu_*`` is the benchmark thread's CPU time per decision: on a shared machine
 it stays close to what a decision costs while wall time also counts waiting for a core
 (it leaves out the PostgreSQL server's own work). ``machine.loadavg_1m_before_after``
-says how busy the machine was.
+says how busy the machine was. On PostgreSQL, ``round_trips_per_decision`` counts the
+messages that wait for the server (libpq's protocol trace of one decision per
+destination, pool checkout to commit), and ``round_trip_ms`` times one bare round trip.
 
     .venv/bin/python bench/bench_decisions.py                  # 1M entries, both backends
     .venv/bin/python bench/bench_decisions.py --quick          # smoke run, well under 30 s
@@ -80,6 +83,7 @@ from sqlalchemy import (
 
 from privline.adapters.db import make_engine, migrate
 from privline.adapters.db import tables as t
+from privline.adapters.db.driver import Driver
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.pin_key import PinKeyring
 from privline.domain.access import Role
@@ -370,16 +374,26 @@ class SameStatements:
                      executemany: bool) -> None:
             seen.append(Statement(statement, parameters, executemany))
 
+        # The call path's own statements bypass SQLAlchemy (adapters/db/driver.py), and
+        # SQLite's BEGIN IMMEDIATE is issued on the driver too: both are captured here.
+        on_driver = Driver.rows
+
+        def spy(driver: Driver, statement: Any, params: Any) -> Any:
+            seen.append(Statement(driver.sql(statement), tuple(params), False))
+            return on_driver(driver, statement, params)
+
         def uow() -> UnitOfWork:
             return _RolledBack(self.engine, pins=PIN_KEYS)
 
         event.listen(self.engine, "before_cursor_execute", listener)
+        Driver.rows = spy  # type: ignore[method-assign]
         try:
             for category, call in self.samples.items():
-                seen.clear()
-                service(uow, sip_call_id=self.sip_call_id)(call)
+                seen[:] = [Statement("BEGIN IMMEDIATE", (), False)] if self.raw.sqlite else []
+                service(uow, PIN, sip_call_id=self.sip_call_id)(call)
                 self.captured[category] = (call, list(seen))
         finally:
+            Driver.rows = on_driver  # type: ignore[method-assign]
             event.remove(self.engine, "before_cursor_execute", listener)
 
     def statements(self) -> dict[str, list[str]]:
@@ -425,6 +439,61 @@ def _shape(sql: str) -> str:
         if marker in upper[:-1]:
             return f"{upper[0]} {words[upper.index(marker) + 1]}{lock}"
     return " ".join(upper[:2]) if upper[0] == "BEGIN" else upper[0]
+
+
+def pg_round_trips(engine: Engine, uow: UnitOfWorkFactory, samples: dict[str, Call],
+                   sip_call_id: bool) -> dict[str, Any]:
+    """Messages one decision with the PIN waits on the server for, from libpq's trace.
+
+    Tracing starts when the connection goes back to the pool after a warm-up decision, so
+    the measured one's pool checkout (pre-ping), statements, commit and reset all show.
+    Each simple Query or extended-protocol Sync is one round trip.
+    """
+    from psycopg import pq
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryFile("w+") as trace:
+        state: dict[str, Any] = {"arm": False, "traced": None}
+
+        def checkin(dbapi_conn: Any, _record: Any) -> None:
+            if state["arm"]:
+                dbapi_conn.pgconn.trace(trace.fileno())
+                dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+                state.update(arm=False, traced=dbapi_conn)
+            elif state["traced"] is dbapi_conn:
+                dbapi_conn.pgconn.untrace()
+                state["traced"] = None
+
+        event.listen(engine, "checkin", checkin)
+        try:
+            run = service(uow, PIN, sip_call_id)
+            for category, call in samples.items():
+                state["arm"] = True
+                run(call)  # warm-up: arms the trace on the way back to the pool
+                start = trace.seek(0, os.SEEK_END)
+                run(call)
+                trace.seek(start)
+                sent = [line.split("\t")[2] for line in trace.read().splitlines()
+                        if line.startswith("F\t")]
+                out[category] = {"round_trips": sum(m in ("Query", "Sync") for m in sent),
+                                 "frontend_messages": dict(Counter(sent))}
+        finally:
+            event.remove(engine, "checkin", checkin)
+    raw = engine.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        samples_ns = []
+        for _ in range(200):
+            t0 = time.perf_counter_ns()
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            samples_ns.append(time.perf_counter_ns() - t0)
+        raw.rollback()
+    finally:
+        raw.close()
+    samples_ns.sort()
+    return {"per_destination": out, "round_trip_ms": {"p50": _pct(samples_ns, 50),
+                                                       "p99": _pct(samples_ns, 99)}}
 
 
 def domain_only() -> Variant:
@@ -522,6 +591,7 @@ def measure(name: str, engine: Engine, uow: UnitOfWorkFactory,
     same = SameStatements(engine, raw, one_per_category(rng, args.entries), args.sip_call_id)
     variants: dict[str, Variant] = {
         "service": service(uow, sip_call_id=args.sip_call_id),
+        "service_with_pin": service(uow, PIN, sip_call_id=args.sip_call_id),
         "core_select_insert": core_select_insert(engine),
         "dbapi_select_insert": dbapi_select_insert(raw),
         "dbapi_same_statements": same,
@@ -547,7 +617,12 @@ def measure(name: str, engine: Engine, uow: UnitOfWorkFactory,
                     same.prepare()
                 timing = timed(variants[key], batch)
                 per_variant[key].append(summary(timing))
-                if key != "service":
+                if key not in ("service", "service_with_pin"):
+                    continue
+                if key == "service_with_pin":
+                    for call, decision in zip(batch, timing.results, strict=True):
+                        if decision.mode is not EXPECTED[call.category]:
+                            wrong.append(f"PIN {call.dialled!r} -> {decision.mode}")
                     continue
                 for category in EXPECTED:
                     keep = [c.category == category for c in batch]
@@ -561,39 +636,38 @@ def measure(name: str, engine: Engine, uow: UnitOfWorkFactory,
             svc = per_variant["service"][-1]
             _log(f"{name}: round {number + 1}/{args.rounds}: {svc['per_s']:.0f}/s, "
                  f"p50 {svc['p50_ms']:.3f} ms, p99 {svc['p99_ms']:.3f} ms")
-        _log(f"{name}: {args.pin_calls} decisions with the PIN")
-        pin_batch = make_calls(rng, args.pin_calls, args.entries)
-        pin_timing = timed(service(uow, PIN, args.sip_call_id), pin_batch)
+        trips = (pg_round_trips(engine, uow, one_per_category(rng, args.entries),
+                                args.sip_call_id) if not raw.sqlite else None)
         if args.profile:
-            profile(name, variants["service"], make_calls(rng, per_round, args.entries))
+            profile(name, variants["service_with_pin"],
+                    make_calls(rng, per_round, args.entries))
     finally:
         raw.close()
 
     medians = {k: median_of(v) for k, v in per_variant.items()}
-    svc = medians["service"]
-    with_pin = summary(pin_timing)
+    svc, with_pin = medians["service"], medians["service_with_pin"]
     return {
         "service": svc,
         "service_by_destination": {k: {m: round(statistics.median(r[m] for r in v), 4)
                                        for m in ("p50_ms", "p90_ms", "p99_ms", "max_ms",
                                                  "cpu_p50_ms", "cpu_p99_ms")}
                                    for k, v in by_category.items()},
-        "with_pin": {"calls": len(pin_batch),
-                     **{k: round(v, 3) for k, v in with_pin.items()
-                        if k in ("per_s", "p50_ms", "max_ms", "mean_ms")},
-                     "p50_vs_without_pin": round(with_pin["p50_ms"] / svc["p50_ms"], 1)},
-        "baselines": {k: v for k, v in medians.items() if k != "service"},
+        "with_pin": with_pin | {
+            "p50_vs_without_pin": round(with_pin["p50_ms"] / svc["p50_ms"], 2),
+            "p99_vs_without_pin": round(with_pin["p99_ms"] / svc["p99_ms"], 2)},
+        "baselines": {k: v for k, v in medians.items() if not k.startswith("service")},
         "statements_per_decision": {k: {"count": len(v), "statements": v}
                                     for k, v in same.statements().items()},
-        "service_slower_than": {
-            k: {"p50": round(svc["p50_ms"] / v["p50_ms"], 2),
-                "p99": round(svc["p99_ms"] / v["p99_ms"], 2),
-                "cpu_p50": round(svc["cpu_p50_ms"] / v["cpu_p50_ms"], 2),
-                "throughput": round(v["per_s"] / svc["per_s"], 2)}
-            for k, v in medians.items() if k != "service"},
+        **({"round_trips_per_decision": trips} if trips is not None else {}),
+        "service_with_pin_slower_than": {
+            k: {"p50": round(with_pin["p50_ms"] / v["p50_ms"], 2),
+                "p99": round(with_pin["p99_ms"] / v["p99_ms"], 2),
+                "cpu_p50": round(with_pin["cpu_p50_ms"] / v["cpu_p50_ms"], 2),
+                "throughput": round(v["per_s"] / with_pin["per_s"], 2)}
+            for k, v in medians.items() if not k.startswith("service")},
         "p99_target_ms": TARGET_P99_MS,
-        "meets_p99_target": svc["p99_ms"] <= TARGET_P99_MS,
-        "meets_p99_target_on_cpu_time": svc["cpu_p99_ms"] <= TARGET_P99_MS,
+        "meets_p99_target_with_pin": with_pin["p99_ms"] <= TARGET_P99_MS,
+        "meets_p99_target_with_pin_on_cpu_time": with_pin["cpu_p99_ms"] <= TARGET_P99_MS,
         "decisions": dict(sorted(modes.items())),
         "unexpected_decisions": wrong[:10],
         "calls_per_round": per_round,
@@ -660,7 +734,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--entries", type=int, help="verified registry entries (1000000)")
     parser.add_argument("--calls", type=int, help="timed decisions per variant (20000)")
     parser.add_argument("--rounds", type=int, help="rounds; figures are medians (5)")
-    parser.add_argument("--pin-calls", type=int, help="decisions timed with the PIN (20)")
     parser.add_argument("--warmup", type=int, help="untimed decisions per variant (300)")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seed", type=int, default=20261128)
@@ -670,17 +743,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile one round of service decisions, to stderr")
     args = parser.parse_args(argv)
-    defaults = ({"entries": 20_000, "calls": 450, "rounds": 3, "pin_calls": 2, "warmup": 30}
+    defaults = ({"entries": 20_000, "calls": 450, "rounds": 3, "warmup": 30}
                 if args.quick else
-                {"entries": 1_000_000, "calls": 20_000, "rounds": 5, "pin_calls": 20,
-                 "warmup": 300})
+                {"entries": 1_000_000, "calls": 20_000, "rounds": 5, "warmup": 300})
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     if not 3 <= args.entries <= MAX_ENTRIES:
         parser.error(f"--entries must be 3..{MAX_ENTRIES}")
-    if args.calls < args.rounds or args.rounds < 1 or args.pin_calls < 1:
-        parser.error("need --rounds >= 1, --calls >= --rounds and --pin-calls >= 1")
+    if args.calls < args.rounds or args.rounds < 1:
+        parser.error("need --rounds >= 1 and --calls >= --rounds")
     return args
 
 
@@ -700,8 +772,9 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = run_sqlite(args) if name == "sqlite" else run_postgres(args)
     report = {
         "benchmark": "call_decisions",
-        "what": "privline.services.calls.decide_call with SqlUnitOfWork, no PIN unless "
-                "with_pin; latencies per decision; every figure the median over rounds",
+        "what": "privline.services.calls.decide_call with SqlUnitOfWork, without (service) "
+                "and with the PIN (with_pin); latencies per decision; every figure the "
+                "median over rounds",
         "entries": args.entries,
         "calls_per_variant": args.calls // args.rounds * args.rounds,
         "destination_mix": MIX | {"ordinary_asking_private": ORDINARY_PRIVATE_SHARE,

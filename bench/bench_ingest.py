@@ -37,6 +37,7 @@ from tests.integration.vault_support import (  # noqa: E402
 
 from privline.adapters.db import make_engine, migrate  # noqa: E402
 from privline.adapters.db.engine import SqlUnitOfWork  # noqa: E402
+from privline.adapters.pin_key import PinKeyring  # noqa: E402
 from privline.adapters.signing import Ed25519Signer  # noqa: E402
 from privline.adapters.vault import FolderBlobStore, MasterKey  # noqa: E402
 from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource  # noqa: E402
@@ -72,9 +73,10 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{home / 'privline.db'}")
         migrate(engine)
         signer = Ed25519Signer.load_or_create(home / "keys" / "signing.key")
+        pins = PinKeyring.load_or_create(home / "keys" / "pin.key")
 
         def uow() -> UnitOfWork:
-            return SqlUnitOfWork(engine, signer, 1000)
+            return SqlUnitOfWork(engine, signer, 1000, pins)
 
         facilities.add_facility(uow, ADMIN, Facility("state-prison", "State Prison",
                                                      FacilityKind.PRISON, 1500), now=AT)

@@ -83,6 +83,7 @@ class Harness:
         migrate(self.engine)
         self.signer = Ed25519Signer.load_or_create(home / "keys" / "signing.key")
         MasterKey.create(home / "keys" / "master.key")
+        self.pins = PinKeyring.load_or_create(home / "keys" / "pin.key")
         self.vault = make_vault(home)  # the parent's view, for checking
         self.pins = PinKeyring.generate()
 
