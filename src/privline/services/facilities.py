@@ -96,13 +96,15 @@ def add_resident(
         raise InvalidInput("resident id must be letters, digits, - or _", code="invalid_id")
     if opening_balance_cents < 0:
         raise InvalidInput("opening balance cannot be negative", code="invalid_amount")
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        raise InvalidInput("PIN must be 4 to 12 digits", code="invalid_pin")
-    resident = Resident(resident_id, facility_id, _hasher.hash(pin))
+    resident = Resident(resident_id, facility_id, hash_pin(pin))
     with uow_factory() as uow:
         get_facility(uow, facility_id)
-        if uow.residents.get(resident_id) is not None:
-            raise Conflict(f"resident {resident_id} already exists", code="resident_exists")
+        existing = uow.residents.get(resident_id)
+        if existing is not None:
+            # The id is the agency's number for the person: say where they are now.
+            raise Conflict(f"resident {resident_id} already exists at facility "
+                           f"{existing.facility_id}", code="resident_exists",
+                           facility=existing.facility_id)
         uow.residents.add(resident, now)
         if opening_balance_cents:
             uow.accounts.post(LedgerLine(resident_id, "deposit", opening_balance_cents, now,
@@ -111,6 +113,13 @@ def add_resident(
                      facility=facility_id, opening_balance_cents=opening_balance_cents)
         uow.commit()
     return resident
+
+
+def hash_pin(pin: str) -> str:
+    """A new PIN's stored form; refuses a PIN that is not 4 to 12 digits."""
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        raise InvalidInput("PIN must be 4 to 12 digits", code="invalid_pin")
+    return _hasher.hash(pin)
 
 
 def pin_matches(pin_hash: str, pin: str) -> bool:

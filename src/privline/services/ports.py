@@ -17,7 +17,7 @@ from privline.domain.audit_chain import ChainEntry, Checkpoint
 from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
 from privline.domain.policy import Decision
 from privline.domain.registry import Entry, Kind, Source, Status
-from privline.services import vault_ports
+from privline.services import records_ports, vault_ports
 
 
 class RegistryUnavailable(Exception):
@@ -202,6 +202,7 @@ class UnitOfWork(Protocol):
     disclosures: vault_ports.DisclosureLedger
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
+    records: records_ports.RecordsRepository  # lists and shows (services/records_ports.py)
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -12,9 +12,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from privline.adapters.db import portal_repositories as portal_repos
+from privline.adapters.db import records_repositories as records_repos
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import vault_repositories as vault_repos
-from privline.services import ports, vault_ports
+from privline.services import ports, records_ports, vault_ports
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
@@ -86,6 +87,7 @@ class SqlUnitOfWork:
     disclosures: vault_ports.DisclosureLedger
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
+    records: records_ports.RecordsRepository
 
     def __init__(self, engine: Engine, signer: ports.Signer | None = None,
                  checkpoint_every: int = 1000) -> None:
@@ -115,6 +117,7 @@ class SqlUnitOfWork:
         self.disclosures = vault_repos.SqlDisclosures(conn)
         self.vault_settings = vault_repos.SqlVaultSettings(conn)
         self.user_facilities = vault_repos.SqlUserFacilities(conn)
+        self.records = records_repos.SqlRecords(conn)
         return self
 
     def commit(self) -> None:
