@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Generic, TypeVar
 
 from privline.domain.access import Action
@@ -102,6 +102,18 @@ def show_facility(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: str
     check_allowed(actor, Action.FACILITY_READ)
     with uow_factory() as uow:
         return _facility_view(get_facility(uow, facility_id), now)
+
+
+def parse_rate(text: str) -> Decimal:
+    """A per-minute rate in dollars, e.g. ``"0.09"``; whether it is within the cap is
+    :func:`set_facility`'s to judge."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise InvalidInput(f"not a rate in dollars: {text!r}", code="invalid_rate") from exc
+    if not value.is_finite():
+        raise InvalidInput(f"not a rate in dollars: {text!r}", code="invalid_rate")
+    return value
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
 from privline.bootstrap import utcnow
-from privline.entrypoints.cli.app import OPERATOR, emit, fail, runtime
+from privline.entrypoints.cli.app import OPERATOR, emit, runtime
 from privline.entrypoints.cli.commands import account_app, block_app, facility_app, resident_app
 from privline.entrypoints.records_json import (
     account_json,
@@ -60,16 +59,6 @@ def facility_show(facility_id: str, json_out: Json = False) -> None:
             typer.echo(f"{key}: {value}")
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        fail(f"not a decimal amount: {text!r}")
-    if not value.is_finite():
-        fail(f"not a decimal amount: {text!r}")
-    return value
-
-
 @facility_app.command("set")
 def facility_set(
     facility_id: str,
@@ -87,7 +76,7 @@ def facility_set(
     """Change a facility's settings (audited)."""
     changes = records.FacilityChanges(
         name=name, adp=adp,
-        rate=None if rate is None or rate == "cap" else _decimal(rate),
+        rate=None if rate is None or rate == "cap" else records.parse_rate(rate),
         rate_to_cap=rate == "cap", max_minutes=max_minutes,
         reminder_interval_s=reminder_interval,
         phones=None if phones is None else tuple(p.strip() for p in phones.split(",")
