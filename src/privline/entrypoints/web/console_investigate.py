@@ -126,7 +126,10 @@ def export(request: Request, recording_id: int, csrf_token: Text = "", reason: T
             errors = {"export_basis_type" if exc.code == "legal_basis_required"
                       else "export_reason": exc.message}
         except NotFound:
-            errors = {"export_reason": f"No recording {recording_id}."}
+            # The same words and status for missing, quarantined and out of scope.
+            return console_page(v, actor, "console/recording.html", 404, rid=recording_id,
+                                errors={"export_reason": f"No recording {recording_id}."},
+                                audio=None, form=form, bases=[b.value for b in BasisType])
         else:
             return Response(result.wav, media_type="audio/wav", headers={
                 "Cache-Control": "no-store",
