@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,12 +25,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from privline.bootstrap import bootstrap
 from privline.settings import Settings
+from tests.browser.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
 from tests.integration.vault_support import place_call, spool_recording, spool_root
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 FAMILY = "+12125550100"
 
@@ -58,12 +54,6 @@ class Server:
                             "R1001", "--to", "2025550143", "--pin", pin, "--json")
         decided: dict[str, object] = json.loads(out)
         return decided
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

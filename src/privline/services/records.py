@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 
 from privline.domain.access import Action
 from privline.domain.errors import DomainError
-from privline.domain.model import Actor, CallRecord, Facility
+from privline.domain.model import Actor, CallRecord, Facility, Resident
 from privline.domain.policy import UnknownPrivilege
 from privline.domain.rates import RateCap, cap_in_force
 from privline.services import audit
@@ -203,6 +203,13 @@ def _resident(uow: UnitOfWork, resident_id: str) -> ResidentRow:
     return row
 
 
+def _entity(uow: UnitOfWork, resident_id: str) -> Resident:
+    resident = uow.residents.get(resident_id)
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+    return resident
+
+
 def show_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: str, *,
                   now: datetime) -> ResidentView:
     check_allowed(actor, Action.RESIDENT_READ)
@@ -218,9 +225,7 @@ def unlock_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: s
     """Lift a PIN lockout and clear the count of wrong PINs."""
     check_allowed(actor, Action.RESIDENT_WRITE)
     with uow_factory() as uow:
-        resident = uow.residents.get(resident_id)
-        if resident is None:
-            raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+        resident = _entity(uow, resident_id)
         was = resident.locked_until
         resident.locked_until, resident.failed_pins = None, 0
         uow.residents.save(resident)
@@ -246,9 +251,7 @@ def deactivate_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_i
     """A released or transferred-out resident: no more calls; the record and ledger stay."""
     check_allowed(actor, Action.RESIDENT_WRITE)
     with uow_factory() as uow:
-        resident = uow.residents.get(resident_id)
-        if resident is None:
-            raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+        resident = _entity(uow, resident_id)
         if not resident.active:
             raise Conflict(f"resident {resident_id} is already inactive",
                            code="already_inactive")
