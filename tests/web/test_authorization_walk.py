@@ -27,6 +27,7 @@ from privline.adapters.signing import Ed25519Signer
 from privline.bootstrap import Runtime
 from privline.domain.access import Action, Role, allowed
 from privline.entrypoints.api.app import create_app
+from privline.entrypoints.web.console_investigate import _ticket
 from privline.services import blocks, recordings, users
 from privline.services import vault as vault_service
 from privline.services.ports import UnitOfWorkFactory
@@ -249,7 +250,8 @@ def _request(w: Walk, persona: str, method: str, path: str, csrf: str) -> tuple[
         headers["Authorization"] = f"Bearer {w.tokens[persona]}"
     params = QUERIES.get(path, {})
     if path == "/investigate/recordings/{recording_id}/audio":
-        params = {"reason": "case 7", "csrf_token": csrf}
+        params = {"reason": "case 7", "ticket": _ticket(csrf, int(w.params["recording_id"]),
+                                                        "case 7")}
     if method == "GET":
         r = w.client.get(url, params=params, headers=headers)
     elif api:

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privline.adapters.signing import Ed25519Signer
+from privline.adapters.vault import MasterKey
 from privline.bootstrap import Runtime
 from privline.entrypoints.api.app import create_app
 from privline.services import users
@@ -23,6 +24,7 @@ from tests.web.test_portal_pages import CSP, audit_count, csrf
 def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> TestClient:
     """As the portal tests' client, with the signing key /audit checks the log with."""
     signer = Ed25519Signer.load_or_create(tmp_path / "home" / "keys" / "signing.key")
+    MasterKey.load_or_create(tmp_path / "home" / "keys" / "master.key")  # the vault's
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow, signer=signer,
                  web_secret=b"0123456789abcdef" * 4)
     return TestClient(create_app(rt), follow_redirects=False)
@@ -96,3 +98,20 @@ def test_signing_out_ends_the_console_session(client: TestClient, tokens: dict[s
     r = client.post("/console/logout", data={"csrf_token": csrf(client, "/audit/statements")})
     assert r.status_code == 303 and r.headers["location"] == "/console/login"
     assert client.get("/audit").status_code == 303
+
+
+def test_an_audio_link_plays_only_with_its_own_reason_and_session(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, tokens["investigator"])
+    page = client.post("/investigate/recordings/1/play",
+                       data={"csrf_token": csrf(client, "/investigate/recordings/1"),
+                             "reason": "case 9"})
+    link = re.search(r'<audio id="audio"[^>]* src="([^"]+)"', page.text)
+    assert link and "csrf_token" not in link[1]
+    before = audit_count(uow)
+    forged = link[1].replace("amp;", "").replace("reason=case+9", "reason=curious")
+    assert client.get(forged).status_code == 403
+    assert audit_count(uow) == before  # refused before anything is read or audited
+    # The real link reaches the service, which audits the attempt (no such recording).
+    assert client.get(link[1].replace("amp;", "")).status_code == 404
+    assert audit_count(uow) == before + 1

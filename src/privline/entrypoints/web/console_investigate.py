@@ -10,18 +10,21 @@ is decrypted in memory and streamed; nothing is written to disk.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 
+from privline.adapters.vault.exceptions import VaultError
 from privline.domain.access import Action
 from privline.domain.vault import BasisType
 from privline.entrypoints.web.gate import console_page, require, require_form
-from privline.entrypoints.web.render import WebRoute, visit
-from privline.entrypoints.web.session import csrf_ok
+from privline.entrypoints.web.render import Visit, WebRoute, visit
 from privline.services import console, recordings
-from privline.services.errors import Forbidden, InvalidInput, NotFound
+from privline.services.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from privline.services.vault_ports import Vault
 
 router = APIRouter(prefix="/investigate", route_class=WebRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
@@ -81,23 +84,39 @@ def play(request: Request, recording_id: int, csrf_token: Text = "", reason: Tex
                             bases=[b.value for b in BasisType])
     # The audio element fetches the sound; that request is the audited play.
     audio = f"/investigate/recordings/{recording_id}/audio?" + urlencode(
-        {"reason": reason, "csrf_token": v.session.csrf})
+        {"reason": reason, "ticket": _ticket(v.session.csrf, recording_id, reason)})
     return console_page(v, actor, "console/recording.html", rid=recording_id, errors={},
                         audio=audio, form={"reason": reason},
                         bases=[b.value for b in BasisType])
 
 
+def _vault(v: Visit) -> Vault:
+    try:
+        return v.runtime.vault()
+    except VaultError as exc:  # the master key missing or readable by others
+        raise Unavailable("the recording vault cannot be opened", code="vault_unavailable"
+                          ) from exc
+
+
+def _ticket(csrf: str, recording_id: int, reason: str) -> str:
+    """What the audio link carries instead of the CSRF token itself (links end up in
+    access logs): good only in this session, for this recording and this reason."""
+    message = f"{recording_id}\n{reason}".encode()
+    return hmac.new(csrf.encode(), message, hashlib.sha256).hexdigest()
+
+
 @router.get("/recordings/{recording_id}/audio")
-def audio(request: Request, recording_id: int, reason: str = "", csrf_token: str = ""
+def audio(request: Request, recording_id: int, reason: str = "", ticket: str = ""
           ) -> Response:
     v = visit(request)
     actor = require(v, Action.RECORDING_READ)
     if isinstance(actor, Response):
         return actor
-    # The session's CSRF token in the link: only a page this session was shown plays.
-    if not csrf_ok(v.session, csrf_token):
+    # Only a page this session was shown, after this reason was stated, plays.
+    expected = _ticket(v.session.csrf, recording_id, reason)
+    if not hmac.compare_digest(expected.encode(), ticket.encode("utf-8", "replace")):
         raise Forbidden("this link has expired; state your reason again", code="csrf")
-    wav = recordings.play(v.runtime.uow, actor, v.runtime.vault(), recording_id,
+    wav = recordings.play(v.runtime.uow, actor, _vault(v), recording_id,
                           reason=reason, now=v.now)
     return Response(wav, media_type="audio/wav",
                     headers={"Cache-Control": "no-store",
@@ -119,7 +138,7 @@ def export(request: Request, recording_id: int, csrf_token: Text = "", reason: T
     if not errors:
         try:
             result = recordings.export(
-                v.runtime.uow, actor, v.runtime.vault(), recording_id, reason=reason,
+                v.runtime.uow, actor, _vault(v), recording_id, reason=reason,
                 basis_type=basis_type, basis_reference=basis_reference, recipient=recipient,
                 now=v.now)
         except InvalidInput as exc:
