@@ -31,6 +31,9 @@ class Action(StrEnum):
     INCIDENT_READ = "vault.incidents"
     RECORDING_READ = "recording.read"  # list and play, always with a reason
     RECORDING_EXPORT = "recording.export"  # a disclosure: needs a legal basis, ledgered
+    # Reading the records staff keep: facilities, residents, accounts, blocks.
+    FACILITY_READ = "facility.read"
+    RESIDENT_READ = "resident.read"
 
 
 _A, _S, _I, _U, _W = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR, Role.SWITCH
@@ -52,6 +55,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.INCIDENT_READ: frozenset({_A, _S, _U}),
     Action.RECORDING_READ: frozenset({_A, _I}),
     Action.RECORDING_EXPORT: frozenset({_A, _I}),
+    Action.FACILITY_READ: frozenset({_A, _S, _U}),
+    Action.RESIDENT_READ: frozenset({_A, _S}),
 }
 
 

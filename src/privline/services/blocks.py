@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from privline.domain.access import Action
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
+from privline.domain.registry import Privilege, privilege_at
 from privline.domain.text import free_text
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import InvalidInput, NotFound, checked
+from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWorkFactory
+from privline.services.ports.registry import RegistryUnavailable
+
+PRIVILEGED_WARNING = ("this number is a verified privileged number: the block is kept, but "
+                      "it can never stop a privileged call")
+
+
+@dataclass(frozen=True)
+class BlockAdded:
+    id: int
+    number: str  # E.164
+    warning: str | None  # said to whoever added it; None when there is nothing to say
 
 
 def block_number(
@@ -25,11 +38,13 @@ def block_number(
     reason: str,
     resident_id: str | None = None,
     now: datetime,
-) -> str:
-    """Block ``number`` at a facility (or for one resident). Returns the E.164 form.
+) -> BlockAdded:
+    """Block ``number`` at a facility (or for one resident).
 
-    A block can refuse an ordinary call; it can never make a privileged call recorded
-    (the policy checks privilege before blocks).
+    A block can refuse an ordinary call; it can never make a privileged call recorded or
+    refused (the policy checks privilege before blocks), so blocking a verified
+    privileged number is kept but answered with a warning saying so. The same block
+    twice is refused.
     """
     check_allowed(actor, Action.RESIDENT_WRITE)
     reason = checked(free_text, "reason", reason)
@@ -43,8 +58,20 @@ def block_number(
             resident = uow.residents.get(resident_id)
             if resident is None or resident.facility_id != facility_id:
                 raise NotFound(f"no resident {resident_id}", code="resident_not_found")
+        existing = uow.records.find_block(facility_id, resident_id, e164)
+        if existing is not None:
+            raise Conflict(f"{e164} is already blocked there (block {existing})",
+                           code="block_exists", block=existing)
+        try:
+            privileged = privilege_at(uow.registry.entries_for(e164), now) is \
+                Privilege.PRIVILEGED
+        except RegistryUnavailable:
+            privileged = False  # the block itself changes nothing about privilege
         uow.blocks.add(facility_id, resident_id, e164, reason, now)
-        audit.record(uow, actor, "block.add", f"facility:{facility_id}", now,
-                     number=e164, resident=resident_id, reason=reason)
+        block_id = uow.records.find_block(facility_id, resident_id, e164)
+        assert block_id is not None  # noqa: S101 - inserted just above
+        audit.record(uow, actor, "block.add", f"facility:{facility_id}", now, block=block_id,
+                     number=e164, resident=resident_id, reason=reason,
+                     privileged_number=privileged)
         uow.commit()
-    return e164
+    return BlockAdded(block_id, e164, PRIVILEGED_WARNING if privileged else None)

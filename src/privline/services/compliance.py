@@ -171,6 +171,10 @@ def record_issue(uow_factory: UnitOfWorkFactory, actor: Actor, issued: Issued, *
                      key_id=s["signing"]["key_id"], head_seq=at_issue["head_seq"],
                      head_hash=at_issue["head_hash"], issue=number, folder=folder,
                      checks_failed=[c["id"] for c in s["checks"] if not c["ok"]])
+        # Kept, so auditors can download exactly what was signed (the console's /audit).
+        uow.records.keep_statement(s["period"]["label"], datetime.fromisoformat(s["issued_at"]),
+                                   hashlib.sha256(issued.body).hexdigest(), issued.body,
+                                   issued.signature, facilities is None)
         uow.commit()
 
 

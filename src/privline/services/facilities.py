@@ -95,8 +95,12 @@ def add_resident(
         resident = Resident(resident_id, facility_id,
                             pins.hash_pin(pins.require(uow.pins), resident_id, pin))
         get_facility(uow, facility_id)
-        if uow.residents.get(resident_id) is not None:
-            raise Conflict(f"resident {resident_id} already exists", code="resident_exists")
+        existing = uow.residents.get(resident_id)
+        if existing is not None:
+            # The id is the agency's number for the person: say where they are now.
+            raise Conflict(f"resident {resident_id} already exists at facility "
+                           f"{existing.facility_id}", code="resident_exists",
+                           facility=existing.facility_id)
         uow.residents.add(resident, now)
         if opening_balance_cents:
             uow.accounts.post(LedgerLine(resident_id, "deposit", opening_balance_cents, now,

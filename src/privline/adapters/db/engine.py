@@ -11,10 +11,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from privline.adapters.db import portal_repositories as portal_repos
+from privline.adapters.db import records_repositories as records_repos
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import vault_repositories as vault_repos
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports import records as records_ports
 from privline.services.ports import vault as vault_ports
 from privline.services.ports.accounts import AccountRepository
 from privline.services.ports.audit import AuditLog, Signer
@@ -127,6 +129,7 @@ class SqlUnitOfWork:
     vault_settings: vault_ports.VaultSettings
     user_facilities: vault_ports.UserFacilities
     pins: PinKeyring | None
+    records: records_ports.RecordsRepository
 
     def __init__(self, engine: Engine, signer: Signer | None = None,
                  checkpoint_every: int = 1000, pins: PinKeyring | None = None) -> None:
@@ -157,6 +160,7 @@ class SqlUnitOfWork:
         self.disclosures = vault_repos.SqlDisclosures(conn)
         self.vault_settings = vault_repos.SqlVaultSettings(conn)
         self.user_facilities = vault_repos.SqlUserFacilities(conn)
+        self.records = records_repos.SqlRecords(conn)
         return self
 
     def commit(self) -> None:

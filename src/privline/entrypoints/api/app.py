@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
 from privline.entrypoints.api import recordings, routes
+from privline.entrypoints.api import records as record_routes
 from privline.entrypoints.api.deps import error_body
 from privline.entrypoints.web import routes as web
 from privline.services.errors import ServiceError
@@ -39,5 +40,6 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(recordings.router)
+    app.include_router(record_routes.router)  # lists, shows and auditors' reads
     app.include_router(web.router)  # the portal's pages: entrypoints/web
     return app

@@ -126,10 +126,12 @@ def block_add(
     reason: Annotated[str, typer.Option()],
     resident: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Block a number at a facility, or for one resident."""
-    e164 = blocks.block_number(runtime().uow, OPERATOR, facility_id=facility, number=number,
-                               reason=reason, resident_id=resident, now=utcnow())
-    typer.echo(f"{e164} blocked")
+    """Block a number at a facility, or for one resident. The same block twice is refused."""
+    added = blocks.block_number(runtime().uow, OPERATOR, facility_id=facility, number=number,
+                                reason=reason, resident_id=resident, now=utcnow())
+    if added.warning:
+        typer.echo(f"privline: warning: {added.warning}", err=True)
+    typer.echo(f"{added.number} blocked (block {added.id})")
 
 
 @registry_app.command("add")
@@ -199,13 +201,20 @@ def registry_list(
     json_out: Json = False,
 ) -> None:
     """List registry entries."""
-    entries = registry.list_entries(runtime().uow, OPERATOR, status=status, limit=limit,
-                                    offset=offset)
+    uow = runtime().uow
+    entries = registry.list_entries(uow, OPERATOR, status=status, limit=limit, offset=offset)
+    # One entry past the page says whether the list stopped at its limit.
+    more = len(entries) == limit and bool(registry.list_entries(
+        uow, OPERATOR, status=status, limit=1, offset=offset + limit))
     if json_out:
-        emit({"entries": [entry_json(e) for e in entries]})
-    else:
-        for e in entries:
-            typer.echo(f"{e.id}\t{e.number}\t{e.kind}\t{e.status}\t{e.holder}")
+        emit({"entries": [entry_json(e) for e in entries], "more": more})
+        return
+    if not entries:
+        typer.echo("no entries")
+    for e in entries:
+        typer.echo(f"{e.id}\t{e.number}\t{e.kind}\t{e.status}\t{e.holder}")
+    if more:
+        typer.echo(f"(more: stopped at {limit}; see --offset {offset + limit})")
 
 
 @call_app.command("decide")

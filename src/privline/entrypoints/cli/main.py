@@ -8,7 +8,14 @@ from privline.bootstrap import StartupError
 from privline.domain.errors import DomainError
 
 # Each command module adds its commands to the one app when imported.
-from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401
+from privline.entrypoints.cli import (  # noqa: F401
+    audit,
+    commands,
+    imports,
+    records,
+    report,
+    vault,
+)
 from privline.entrypoints.cli.app import app, close_runtimes, fail
 from privline.entrypoints.switch_cli import calls_app, switch_app
 from privline.services.errors import ServiceError

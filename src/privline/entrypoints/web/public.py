@@ -20,7 +20,8 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 NUMBER_FIELDS = 5  # inputs on the form; the service accepts up to portal.MAX_NUMBERS
 _STATIC = {name: (files("privline.entrypoints.web").joinpath("static", name).read_bytes(), kind)
-           for name, kind in (("privline.css", "text/css"), ("privline.svg", "image/svg+xml"))}
+           for name, kind in (("privline.css", "text/css"), ("privline.svg", "image/svg+xml"),
+                              ("console.css", "text/css"))}
 _EXPIRED_FORM = "This form had expired. Nothing was saved: check it and send it again."
 
 Text = Annotated[str, Form(max_length=2000)]

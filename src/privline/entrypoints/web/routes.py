@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from privline.entrypoints.web import public, staff
+from privline.entrypoints.web import (
+    console_audit,
+    console_investigate,
+    console_staff,
+    gate,
+    public,
+    staff,
+)
 
 router = APIRouter()
 router.include_router(public.router)
 router.include_router(staff.router)
+router.include_router(gate.router)  # the console: sign-in and its pages
+router.include_router(console_staff.router)
+router.include_router(console_investigate.router)
+router.include_router(console_audit.router)

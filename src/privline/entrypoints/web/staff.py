@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request, Response
 from privline.domain.access import Action, allowed
 from privline.domain.model import Actor
 from privline.domain.registry import Entry, Status
+from privline.entrypoints.web.gate import signed_in_actor
 from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
 from privline.services import portal, portal_review, registry, users
@@ -29,14 +30,8 @@ _EXPIRED_FORM = "This form had expired, so nothing was done. Reload the page and
 
 
 def _signed_in(v: Visit) -> Actor | None:
-    digest = v.session.signed_in(v.epoch)
-    if digest is None:
-        return None
-    try:
-        actor = users.authenticate_digest(v.runtime.uow, digest)
-    except Unauthenticated:
-        return None
-    return actor if allowed(actor.role, Action.REGISTRY_WRITE) else None
+    actor = signed_in_actor(v)  # the console's one gate (gate.py)
+    return actor if actor and allowed(actor.role, Action.REGISTRY_WRITE) else None
 
 
 def _sign_in_first(v: Visit) -> Response:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
-from privline.services.ports import vault
+from privline.services.ports import records, vault
 from privline.services.ports.accounts import AccountRepository
 from privline.services.ports.audit import AuditLog
 from privline.services.ports.calls import CallLog
@@ -44,6 +44,7 @@ class UnitOfWork(Protocol):
     vault_settings: vault.VaultSettings
     user_facilities: vault.UserFacilities
     pins: PinKeyring | None  # None: no PIN key configured, so no PIN can be set or checked
+    records: records.RecordsRepository  # lists and shows (services/ports/records.py)
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -7,6 +7,7 @@ from privline.adapters.db.metadata import metadata
 from privline.adapters.db.tables.accounts import ledger
 from privline.adapters.db.tables.audit import audit_checkpoints, audit_events, audit_head
 from privline.adapters.db.tables.calls import call_events, call_refusals, call_warnings, calls
+from privline.adapters.db.tables.compliance import statements
 from privline.adapters.db.tables.facilities import blocked_numbers, facilities, residents
 from privline.adapters.db.tables.portal import portal_numbers, portal_registrations
 from privline.adapters.db.tables.registry import import_runs, registry_entries
@@ -41,6 +42,7 @@ __all__ = [
     "recordings",
     "registry_entries",
     "residents",
+    "statements",
     "user_facilities",
     "users",
 ]

@@ -1,0 +1,225 @@
+"""The operators' console in a real browser: Debian's Chromium driven by Playwright,
+against a real `privline serve` on 127.0.0.1.
+
+Staff unlock a resident locked out by wrong PINs, reset the PIN (after the error summary
+takes focus), make a deposit and remove a block; an investigator plays a recording after
+stating a reason, and the audit log holds the play with that reason; an auditor sees the
+log verified and downloads the statement exactly as it was signed. Each role's main page
+is screenshotted into docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from privline.bootstrap import bootstrap
+from privline.settings import Settings
+from tests.browser.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.integration.vault_support import place_call, spool_recording, spool_root
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FAMILY = "+12125550100"
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    env: dict[str, str]
+    exe: str
+    home: Path
+
+    def privline(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run([self.exe, *args], env=self.env, check=check,
+                              capture_output=True, text=True)
+        return done.stdout
+
+    def token(self, name: str, role: str) -> tuple[int, str]:
+        added = json.loads(self.privline("user", "add", "--name", name, "--role", role,
+                                         "--json"))
+        return int(added["id"]), str(added["token"])
+
+    def decide(self, pin: str) -> dict[str, object]:
+        out = self.privline("call", "decide", "--facility", "demo-prison", "--resident",
+                            "R1001", "--to", "2025550143", "--pin", pin, "--json")
+        decided: dict[str, object] = json.loads(out)
+        return decided
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
+    port = _free_port()
+    home = tmp_path / "srv"
+    env |= {"PRIVLINE_HOME": str(home), "PRIVLINE_API_PORT": str(port),
+            "PRIVLINE_API_HOST": "127.0.0.1"}
+    exe = str(Path(sys.executable).with_name("privline"))
+    subprocess.run([exe, "init", "--demo"], env=env, check=True, capture_output=True)
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as reply:  # noqa: S310 - loopback URL built above
+                    if reply.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield Server(base, env, exe, home)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1100, "height": 900},
+                                      accept_downloads=True)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def sign_in(page: Page, server: Server, token: str) -> None:
+    page.goto(f"{server.base}/console/login")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def fits_360(page: Page) -> None:
+    """At 360 px wide nothing spills sideways out of the page itself."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1100, "height": 900})
+    assert width <= 360
+
+
+def test_staff_unlock_reset_a_pin_deposit_and_remove_a_block(server: Server, page: Page
+                                                               ) -> None:
+    _, token = server.token("sam-staff", "staff")
+    for _ in range(5):  # five wrong PINs lock Rosa out
+        server.decide("0000")
+    assert server.decide("2468")["reason"] == "resident_locked"
+    server.privline("block", "add", "--facility", "demo-prison", "--number", "2025550199",
+                    "--reason", "harassment")
+
+    sign_in(page, server, token)
+    expect(page).to_have_url(f"{server.base}/staff/dashboard")
+    expect(page.locator(".stat", has_text="locked residents")).to_contain_text("1")
+    page.get_by_role("link", name="Residents", exact=True).click()
+    page.get_by_label("Resident id contains").fill("R1001")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    page.get_by_role("link", name="R1001").click()
+    expect(page.locator("#lock")).to_contain_text("locked until")
+    page.get_by_role("button", name="Unlock R1001").click()
+    expect(page.locator(".notice")).to_have_text("Resident R1001 unlocked.")
+    expect(page.locator("#lock")).to_have_text("not locked")
+
+    # A PIN too short: the error summary takes focus and links to the field.
+    page.get_by_label("New PIN (4 to 12 digits)").fill("12")
+    page.get_by_role("button", name="Set PIN").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link").click()
+    expect(page.get_by_label("New PIN (4 to 12 digits)")).to_be_focused()
+    page.keyboard.type("8642")  # by keyboard alone, from the summary's link
+    page.keyboard.press("Enter")
+    expect(page.locator(".notice")).to_have_text("Resident R1001 has a new PIN.")
+    assert server.decide("8642")["mode"] == "recorded"
+
+    page.get_by_label("Amount (USD)").fill("5.00")
+    page.get_by_role("button", name="Deposit").click()
+    expect(page.locator("#balance")).to_have_text("$25.00")
+    page.screenshot(path=str(SCREENSHOTS / "staff.png"), full_page=True)
+    fits_360(page)
+
+    page.get_by_role("link", name="Blocks", exact=True).click()
+    row = page.locator("tr", has_text="+12025550199")
+    row.get_by_role("button", name="Remove").click()
+    expect(page.locator(".error-summary")).to_be_focused()  # no reason given
+    page.locator("tr", has_text="+12025550199").get_by_label("Why remove block").fill(
+        "court order lifted")
+    page.locator("tr", has_text="+12025550199").get_by_role("button", name="Remove").click()
+    expect(page.locator(".notice")).to_contain_text("Block on +12025550199 removed")
+    assert json.loads(server.privline("block", "list", "--json"))["blocks"] == []
+
+
+def test_an_investigator_plays_a_recording_with_a_reason_and_the_audit_log_shows_it(
+        server: Server, page: Page) -> None:
+    user_id, token = server.token("ivan-investigator", "investigator")
+    server.privline("user", "grant", "--user", str(user_id), "--facility", "demo-prison")
+    rt = bootstrap(Settings.from_env(server.env))
+    place_call(rt.uow, "family@console", FAMILY, facility="demo-prison", resident="R1001")
+    spool_recording(spool_root(rt.settings.home), "family@console", seconds=2.0)
+    server.privline("vault", "ingest")
+
+    sign_in(page, server, token)
+    expect(page).to_have_url(f"{server.base}/investigate")
+    page.get_by_role("button", name="Search").click()  # no reason: refused, nothing listed
+    expect(page.locator(".error-summary")).to_be_focused()
+    page.get_by_label("Reason for this search").fill("case 2026-114")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Recording 1").click()
+    page.get_by_label("Reason for listening").fill("case 2026-114: threat reported")
+    page.get_by_role("button", name="Play recording").click()
+    page.wait_for_function("document.getElementById('audio').readyState >= 1 && "
+                           "document.getElementById('audio').duration > 1.5")
+    page.screenshot(path=str(SCREENSHOTS / "investigator.png"), full_page=True)
+    fits_360(page)
+
+    with rt.uow() as uow:
+        plays = uow.records.audit_events(subject="recording:1", action_prefix="recording.play",
+                                         limit=10, offset=0)
+    assert plays and all(p.actor == "investigator:ivan-investigator" for p in plays)
+    assert {p.details["reason"] for p in plays} == {"case 2026-114: threat reported"}
+    assert {p.details["outcome"] for p in plays} == {"ok"}
+    # Nothing decrypted was left on disk: the vault holds only the encrypted blob.
+    assert not list(rt.settings.home.rglob("*.wav"))
+
+
+def test_an_auditor_sees_the_log_verified_and_downloads_the_signed_statement(
+        server: Server, page: Page, tmp_path: Path) -> None:
+    _, token = server.token("audrey-auditor", "auditor")
+    out = tmp_path / "statement"
+    period = json.loads(server.privline("report", "compliance", "--period", "2026-H2",
+                                        "--out", str(out), "--json"))["period"]
+
+    sign_in(page, server, token)
+    expect(page).to_have_url(f"{server.base}/audit")
+    expect(page.locator("#verdict")).to_contain_text("Verified")
+    page.get_by_role("link", name="Statements").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"JSON ({period})").click()
+    saved = tmp_path / "downloaded.json"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == (out / "statement.json").read_bytes()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="signature").click()
+    download.value.save_as(tmp_path / "downloaded.sig")
+    assert (tmp_path / "downloaded.sig").read_bytes() == (out / "statement.sig").read_bytes()
+    page.screenshot(path=str(SCREENSHOTS / "auditor.png"), full_page=True)
+    fits_360(page)
+    # A staff page is not the auditor's.
+    page.goto(f"{server.base}/staff/residents")
+    expect(page.locator("h1")).to_have_text("Not allowed")

@@ -1,0 +1,117 @@
+"""The console's pages over HTTP: the portal's headers and CSRF rules, sign-in by role,
+forms that refuse bad input with an error summary and write nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from privline.adapters.signing import Ed25519Signer
+from privline.adapters.vault import MasterKey
+from privline.bootstrap import Runtime
+from privline.entrypoints.api.app import create_app
+from privline.services import users
+from privline.services.ports import UnitOfWorkFactory
+from privline.settings import Settings
+from tests.conftest import ADMIN, NOW, ROSA, World
+from tests.web.test_portal_pages import CSP, audit_count, csrf
+
+
+@pytest.fixture
+def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> TestClient:
+    """As the portal tests' client, with the signing key /audit checks the log with."""
+    signer = Ed25519Signer.load_or_create(tmp_path / "home" / "keys" / "signing.key")
+    MasterKey.load_or_create(tmp_path / "home" / "keys" / "master.key")  # the vault's
+    rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow, signer=signer,
+                 web_secret=b"0123456789abcdef" * 4)
+    return TestClient(create_app(rt), follow_redirects=False)
+
+
+@pytest.fixture
+def tokens(uow: UnitOfWorkFactory) -> dict[str, str]:
+    return {role: users.add_user(uow, ADMIN, name=f"{role}-user", role=role, now=NOW)[1]
+            for role in ("admin", "staff", "investigator", "auditor")}
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def console_sign_in(client: TestClient, token: str) -> str:
+    """Sign in at /console/login; returns where it sent us."""
+    r = client.post("/console/login", data={"csrf_token": csrf(client, "/console/login"),
+                                             "token": token})
+    assert r.status_code == 303
+    return r.headers["location"]
+
+
+@pytest.mark.parametrize("path", ["/staff/residents", "/staff/calls", "/staff/registry",
+                                  "/staff/dashboard", "/investigate", "/audit"])
+def test_each_console_page_sends_a_visitor_to_sign_in(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    assert r.headers["Content-Security-Policy"] == CSP
+
+
+def test_each_role_lands_on_its_own_page_and_pages_load_nothing_from_elsewhere(
+        client: TestClient, tokens: dict[str, str]) -> None:
+    homes = {}
+    for role in ("admin", "staff", "investigator", "auditor"):
+        client.cookies.clear()
+        homes[role] = console_sign_in(client, tokens[role])
+        page = client.get(homes[role])
+        assert page.status_code == 200 and page.headers["Content-Security-Policy"] == CSP
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert all(s.startswith(("/", "#")) for s in sources), sources
+        assert "<script" not in page.text
+    assert homes == {"admin": "/staff/dashboard", "staff": "/staff/dashboard",
+                     "investigator": "/investigate", "auditor": "/audit"}
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, tokens["staff"])
+    before = audit_count(uow)
+    r = client.post(f"/staff/residents/{ROSA}/deposit", data={"amount": "5.00"})
+    assert r.status_code == 403 and audit_count(uow) == before
+
+
+def test_a_refused_form_shows_a_focused_summary_linking_to_its_field(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, tokens["staff"])
+    before = audit_count(uow)
+    r = client.post(f"/staff/residents/{ROSA}/deposit",
+                    data={"csrf_token": csrf(client, f"/staff/residents/{ROSA}"),
+                          "amount": "-3"})
+    assert r.status_code == 400 and audit_count(uow) == before
+    summary = re.search(r'<div class="error-summary"[^>]*>', r.text)
+    assert summary and "autofocus" in summary[0] and 'tabindex="-1"' in summary[0]
+    assert '<a href="#amount">' in r.text
+    assert re.search(r'<input id="amount" name="amount"[^>]*aria-invalid="true"', r.text)
+
+
+def test_signing_out_ends_the_console_session(client: TestClient, tokens: dict[str, str]
+                                               ) -> None:
+    console_sign_in(client, tokens["auditor"])
+    assert client.get("/audit").status_code == 200
+    r = client.post("/console/logout", data={"csrf_token": csrf(client, "/audit/statements")})
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    assert client.get("/audit").status_code == 303
+
+
+def test_an_audio_link_plays_only_with_its_own_reason_and_session(
+        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, tokens["investigator"])
+    page = client.post("/investigate/recordings/1/play",
+                       data={"csrf_token": csrf(client, "/investigate/recordings/1"),
+                             "reason": "case 9"})
+    link = re.search(r'<audio id="audio"[^>]* src="([^"]+)"', page.text)
+    assert link and "csrf_token" not in link[1]
+    before = audit_count(uow)
+    forged = link[1].replace("amp;", "").replace("reason=case+9", "reason=curious")
+    assert client.get(forged).status_code == 403
+    assert audit_count(uow) == before  # refused before anything is read or audited
+    # The real link reaches the service, which audits the attempt (no such recording).
+    assert client.get(link[1].replace("amp;", "")).status_code == 404
+    assert audit_count(uow) == before + 1
