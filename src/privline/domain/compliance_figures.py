@@ -1,30 +1,35 @@
-"""A statement's figures, assembled from the aggregates a report reads.
+"""A statement's figures, folded from the aggregates a report reads.
 
-The report port returns small aggregate rows (one per facility, day, mode... of calls;
-one per incident kind; the audit events of accesses); the functions here fold them
-into the statement's figures, per facility and in total, with no I/O and no clock.
+The rows come from :mod:`compliance_rows`; the functions here fold them into the
+statement's figures, per facility and in total, with no I/O and no clock; the words are
+in :mod:`compliance_wording`.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from privline.domain.compliance import (
-    FORMAT,
-    NOT_APPLICABLE,
-    TITLE,
-    Check,
-    Period,
-    checks,
-    count_words,
-    iso,
+from privline.domain.compliance import FORMAT, TITLE, Period, checks, iso
+from privline.domain.compliance_rows import (
+    MODES,
+    AuditAtIssue,
+    CallGroup,
+    DestructionGroup,
+    DisclosureRow,
+    HoldGroup,
+    IncidentGroup,
+    Inputs,
+    LedgerGroup,
+    PrivilegedRecordedCall,
+    WarningGroup,
+    registry_instants,
 )
+from privline.domain.compliance_wording import NOTES, SIGNING_NOTE, summary
 from privline.domain.errors import NoRateCap
 from privline.domain.model import Facility
 from privline.domain.rates import RateCap, cap_in_force
@@ -32,151 +37,10 @@ from privline.domain.registry import Status
 from privline.domain.registry_history import (
     IMPORT_BATCH_ACTIONS,
     AuditRow,
-    Timeline,
     created_kinds,
     entry_id_of,
 )
 from privline.domain.vault import BasisType, IncidentKind
-
-MODES = ("recorded", "private", "denied")
-ACCESS_ACTIONS = ("recording.list", "recording.play", "recording.export")
-OPENING_WARNING = "recording_warning"
-REMINDER = "recording_reminder"
-
-
-# --- what the report port returns -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallGroup:
-    """Calls of one facility on one day sharing mode, request, rate, answer, privilege."""
-
-    facility_id: str
-    day: date
-    mode: str
-    private_requested: bool
-    rate: Decimal
-    connected: bool
-    privileged: bool  # the number was privileged (verified) at the call's time
-    calls: int
-    charged_cents: int
-    max_charge_micro_per_minute: int | None  # ceil(charge / billed minutes), micro-USD
-
-
-@dataclass(frozen=True)
-class WarningGroup:
-    facility_id: str
-    with_opening_warning: int  # recorded, connected calls with an opening-warning row
-    reminders: int
-
-
-@dataclass(frozen=True)
-class PrivilegedRecordedCall:
-    call_id: int
-    sip_call_id: str | None
-    at: datetime
-    facility_id: str
-    number: str | None
-    mode: str
-    reason: str
-    connected: bool
-    recordings: tuple[str, ...]  # "state" or "destroyed:reason" of each vault recording
-
-
-@dataclass(frozen=True)
-class IncidentGroup:
-    facility_id: str | None
-    kind: str
-    incidents: int
-    recordings: int
-
-
-@dataclass(frozen=True)
-class DestructionGroup:
-    facility_id: str | None
-    reason: str
-    recordings: int
-
-
-@dataclass(frozen=True)
-class HoldGroup:
-    facility_id: str | None
-    placed: int
-    released: int
-    active_at_end: int
-
-
-@dataclass(frozen=True)
-class DisclosureRow:
-    id: int
-    at: datetime
-    facility_id: str | None
-    basis_type: str
-    basis_reference: str
-    recipient: str
-
-
-@dataclass(frozen=True)
-class LedgerGroup:
-    facility_id: str | None
-    kind: str  # deposit | charge | refund | anything else is a fee
-    with_call: bool
-    lines: int
-    cents: int
-
-
-@dataclass(frozen=True)
-class RegistryCount:
-    kind: str
-    source: str
-    count: int
-
-
-@dataclass(frozen=True)
-class AuditAtIssue:
-    head_seq: int
-    head_hash: str
-    last_checkpoint: Mapping[str, Any] | None
-    verification: Mapping[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"head_seq": self.head_seq, "head_hash": self.head_hash,
-                "last_checkpoint": dict(self.last_checkpoint) if self.last_checkpoint else None,
-                "verification": dict(self.verification)}
-
-
-@dataclass
-class Inputs:
-    """Everything a statement is computed from, as read in one snapshot."""
-
-    period: Period
-    as_of: datetime
-    facilities: Sequence[Facility]
-    all_facilities: bool
-    calls: Sequence[CallGroup] = ()
-    warnings: Sequence[WarningGroup] = ()
-    privileged_recorded: Sequence[PrivilegedRecordedCall] = ()
-    incidents: Sequence[IncidentGroup] = ()
-    destructions: Sequence[DestructionGroup] = ()
-    holds: Sequence[HoldGroup] = ()
-    disclosures: Sequence[DisclosureRow] = ()
-    access: Sequence[AuditRow] = ()
-    ledger: Sequence[LedgerGroup] = ()
-    location_requests: int = 0
-    registry_events: Sequence[AuditRow] = ()
-    timelines: Mapping[int, Timeline] = field(default_factory=dict)
-    untracked_added: Sequence[RegistryCount] = ()
-    untracked_protected_at: Sequence[int] = ()  # at each of registry_instants()
-    audit_entries_in_period: int = 0
-
-
-def registry_instants(period: Period, as_of: datetime) -> list[datetime]:
-    """Month ends (and ``as_of``) at which the registry's size and backlog are shown."""
-    ends = [m for m in period.month_starts()[1:] if m <= as_of]
-    if not ends or ends[-1] < as_of:
-        ends.append(as_of)
-    return ends
-
 
 # --- per-scope figures ------------------------------------------------------------------
 
@@ -471,39 +335,6 @@ def tracked_entry_ids(events: Iterable[AuditRow]) -> set[int]:
 
 # --- the statement ----------------------------------------------------------------------
 
-SIGNING_NOTE = (
-    "Signed with Ed25519 by the key that signs this installation's audit-log checkpoints "
-    "(`privline audit pubkey` prints its public key). The signature in statement.sig covers "
-    "the exact bytes of statement.json, which is canonical JSON (sorted keys, no spaces, "
-    "UTF-8). statement.pdf is a rendering for reading and is not signed."
-)
-
-NOTES = (
-    "A call is one decision the switch logged for a call placed from a facility phone: "
-    "recorded, private or denied. A call connected when the called party answered. "
-    "Decisions asked for with `call decide` (command line or API) carry no SIP Call-ID: "
-    "they are what-if queries and are not counted.",
-    "A check with nothing to check (0 cases) is not applicable: it is counted apart from "
-    "the checks that passed, and is not a failure.",
-    "Privileged at call time: some registry entry for the number was verified at that "
-    "moment, by the registry's history in the audit log (entries changed only by "
-    "directory imports are judged from their rows).",
-    "Recorded calls in the warnings figures are recorded calls that connected; the "
-    "evidence of a warning is the switch's record of the media server playing it.",
-    "Rates: the highest per-minute rate applied and the highest amount charged per billed "
-    "minute, per FCC size tier, beside the cap in force on the call's date; facility "
-    "sizes (ADP) are as recorded for the facility when the statement was computed.",
-    "Registry: added counts new entries; verified counts entries that became verified, "
-    "including those added verified; changes made by directory-import batches are counted "
-    "under import_batches.",
-    "Recording access counts every list, play and export of recordings in the audit log, "
-    "refused attempts included.",
-    "Incidents: every recorded call to a number privileged at call time is counted; the "
-    "first 1,000 are listed one by one with their cause.",
-    "Location requests: privline has no feature that locates a called party; the figure "
-    "counts audit events of any location.* action, which nothing writes.",
-)
-
 
 def statement(inp: Inputs, *, issued_at: datetime, key_id: str,
               audit_at_issue: AuditAtIssue) -> dict[str, Any]:
@@ -530,59 +361,3 @@ def statement(inp: Inputs, *, issued_at: datetime, key_id: str,
                   "at_issue": audit_at_issue.as_json()},
         "notes": list(NOTES),
     }
-
-
-def summary(inp: Inputs, total: Mapping[str, Any], found: Sequence[Check],
-            audit: AuditAtIssue) -> str:
-    """One paragraph in plain words."""
-    calls, priv, warn = total["calls"], total["privileged"], total["warnings"]
-    modes = calls["by_mode"]
-    n_fac = len(inp.facilities)
-    as_of = inp.as_of.astimezone(UTC)
-    span = inp.period.words() if inp.as_of >= inp.period.end else \
-        f"{inp.period.words()} (provisional: figures to {as_of.day} " \
-        f"{as_of:%B %Y, %H:%M} UTC)"
-    parts = [
-        f"From {span}, the {count_words(n_fac, 'facility', 'facilities')} covered logged "
-        f"{count_words(calls['total'], 'call')}: {modes['recorded']:,} recorded, "
-        f"{modes['private']:,} private and {modes['denied']:,} refused.",
-    ]
-    if priv["recorded"] == 0:
-        parts.append(f"{count_words(priv['calls'], 'call')} went to numbers registered as "
-                     "privileged at the time; none of them was recorded.")
-    else:
-        parts.append(f"{count_words(priv['calls'], 'call')} went to numbers registered as "
-                     f"privileged at the time, and {priv['recorded']:,} of them were "
-                     "recorded: each is listed as an incident with its cause.")
-    parts.append(f"{warn['with_opening_warning']:,} of {warn['recorded_calls']:,} recorded "
-                 "calls that connected have evidence of the opening warning.")
-    over = [t for t in total["rates"]["tiers"] if not t["within_cap"]]
-    parts.append("Every rate charged was within the FCC cap in force" if not over else
-                 f"Rates exceeded the cap in {count_words(len(over), 'tier')}")
-    fees = total["rates"]["other_fees"]["lines"]
-    parts[-1] += ", and no other fee was charged." if fees == 0 else \
-        f", and {count_words(fees, 'other fee')} was charged."
-    access, disc = total["recording_access"], total["disclosures"]
-    parts.append(f"Recordings were accessed {count_words(access['accesses'], 'time')}, "
-                 f"{access['with_stated_reason']:,} with a stated reason; "
-                 f"{count_words(disc['total'], 'recording')} left the platform, "
-                 f"{disc['with_legal_basis']:,} on a named legal basis.")
-    parts.append("No feature locates a called party." if total["location_requests"] == 0
-                 else "Location requests were recorded.")
-    verdict = "verified intact" if audit.verification.get("ok") else "FAILED verification"
-    parts.append(f"The audit log ({audit.head_seq:,} entries) {verdict} when this statement "
-                 "was issued.")
-    parts.append(checks_headline(found))
-    return " ".join(parts)
-
-
-def checks_headline(found: Sequence[Check]) -> str:
-    """Passes, checks with nothing to check, and failures, each counted on its own."""
-    failed = [c.id for c in found if c.result == "failed"]
-    empty = [c.id for c in found if c.result == NOT_APPLICABLE]
-    passed = len(found) - len(failed) - len(empty)
-    words = [f"{count_words(passed, 'check')} passed"]
-    if empty:
-        words.append(f"{len(empty)} not applicable (0 cases: {', '.join(empty)})")
-    text = "; ".join(words)
-    return text + (f". Checks failed: {', '.join(failed)}." if failed else ".")

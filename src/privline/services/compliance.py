@@ -27,12 +27,12 @@ from privline.domain.compliance import (
     parse_period,
     schedule,
 )
-from privline.domain.compliance_figures import (
+from privline.domain.compliance_figures import statement
+from privline.domain.compliance_rows import (
     ACCESS_ACTIONS,
     AuditAtIssue,
     Inputs,
     registry_instants,
-    statement,
 )
 from privline.domain.model import Actor, Facility
 from privline.domain.registry_history import (

@@ -44,7 +44,7 @@ from privline.adapters.db import tables as t
 from privline.adapters.db.metadata import UTCDateTime
 from privline.adapters.db.tables import vault as v
 from privline.domain.audit_chain import ChainEntry, Checkpoint
-from privline.domain.compliance_figures import (
+from privline.domain.compliance_rows import (
     CallGroup,
     DestructionGroup,
     DisclosureRow,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from privline.domain.audit_chain import ChainEntry, Checkpoint
-from privline.domain.compliance_figures import (
+from privline.domain.compliance_rows import (
     CallGroup,
     DestructionGroup,
     DisclosureRow,
