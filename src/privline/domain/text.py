@@ -14,6 +14,7 @@ import re
 from privline.domain.errors import InvalidPin, InvalidText
 
 MAX_TEXT = 500  # reasons, notes, names, credentials: one default for every field
+MAX_ROW_ID = 2**63 - 1  # a database row id (a registry entry, a recording): BIGINT
 
 # The explicit embeddings, overrides and isolates, and the implicit marks. isprintable()
 # lets most of them through (they are "format" characters, not controls).
@@ -60,3 +61,10 @@ def parse_pin(text: str) -> str:
     if not _PIN.fullmatch(text):
         raise InvalidPin("PIN must be 4 to 12 digits 0-9")
     return text
+
+
+def parse_row_id(text: str) -> int:
+    """A row id as typed: ASCII digits, 1 to :data:`MAX_ROW_ID`."""
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ROW_ID:
+        raise InvalidText("id", f"an id is a whole number from 1 to {MAX_ROW_ID}")
+    return int(text)

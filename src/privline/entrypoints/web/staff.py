@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from privline.domain.access import Action, allowed
 from privline.domain.model import Actor
+from privline.entrypoints.api.deps import RowId
 from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
 from privline.services import portal, users
@@ -108,7 +109,7 @@ def _queue_page(v: Visit, actor: Actor, offset: int, row_errors: dict[int, dict[
 
 
 @router.post("/entries/{entry_id:int}/approve")
-def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text = "",
+def approve(request: Request, entry_id: RowId, csrf_token: Text = "", kind: Text = "",
             note: Text = "") -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -125,7 +126,7 @@ def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text =
 
 
 @router.post("/entries/{entry_id:int}/reject")
-def reject(request: Request, entry_id: int, csrf_token: Text = "", reason: Text = ""
+def reject(request: Request, entry_id: RowId, csrf_token: Text = "", reason: Text = ""
            ) -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -158,7 +159,7 @@ def _expiring_page(v: Visit, actor: Actor, days: int, row_errors: dict[int, dict
 
 
 @router.post("/entries/{entry_id:int}/expire")
-def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note: Text = ""
+def confirm_expiry(request: Request, entry_id: RowId, csrf_token: Text = "", note: Text = ""
                    ) -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -182,4 +183,5 @@ def _stale(entry_id: int, exc: Conflict | NotFound) -> str:
 
 
 def _int(raw: str, default: int, ceiling: int) -> int:
-    return min(int(raw), ceiling) if raw.isdigit() and len(raw) < 12 else default
+    return min(int(raw), ceiling) if raw.isascii() and raw.isdigit() and len(raw) < 12 \
+        else default
