@@ -8,6 +8,7 @@ facilities granted to them.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -281,10 +282,12 @@ def recordings_export(
 ) -> None:
     """Disclose a recording outside the platform: needs a legal basis; ledgered."""
     rt = runtime()
+    # The file is written (atomically) before the disclosure is ledgered: a path that
+    # cannot be written leaves an audit event saying so and no disclosure.
     done = recordings.export(rt.uow, _actor(rt, token_file), _open(rt), recording_id,
                              reason=reason, basis_type=basis_type, basis_reference=basis_ref,
-                             recipient=recipient, now=utcnow())
-    _write(out, done.wav)
+                             recipient=recipient, now=utcnow(),
+                             deliver=lambda wav: _write(out, wav))
     if out == "-":
         return
     if json_out:
@@ -300,10 +303,21 @@ def _write(out: str, data: bytes) -> None:
         sys.stdout.buffer.flush()
         return
     path = Path(out)
-    # 0600: this is plaintext audio, handed to the person who asked for it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", out)
+    # 0600: this is plaintext audio, handed to the person who asked for it. Written
+    # whole beside its name, then renamed: no half-written copy is ever at ``out``.
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 @user_app.command("grant")
