@@ -63,8 +63,9 @@ def parse_pin(text: str) -> str:
     return text
 
 
-def parse_row_id(text: str) -> int:
-    """A row id as typed: ASCII digits, 1 to :data:`MAX_ROW_ID`."""
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ROW_ID:
-        raise InvalidText("id", f"an id is a whole number from 1 to {MAX_ROW_ID}")
+def parse_whole(field: str, text: str, *, low: int = 0, high: int = MAX_ROW_ID) -> int:
+    """A whole number as typed (an id, a count, a limit): ASCII digits only, within
+    ``low``..``high`` (by default what a database BIGINT holds)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
+        raise InvalidText(field, f"a whole number from {low} to {high}")
     return int(text)

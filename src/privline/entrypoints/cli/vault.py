@@ -26,7 +26,7 @@ from privline.adapters.vault.exceptions import VaultError
 from privline.bootstrap import Runtime, open_vault, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
 from privline.entrypoints.cli.commands import user_app
 from privline.services import recordings, users, vault, vault_lifecycle
 from privline.services.vault_ports import Vault
@@ -75,7 +75,8 @@ def _day(value: str | None, name: str) -> datetime | None:
 
 @vault_app.command("ingest")
 def vault_ingest(
-    limit: Annotated[int | None, typer.Option(help="At most this many recordings.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many recordings.",
+                                              parser=whole)] = None,
     every: Annotated[float | None, typer.Option(
         help="Keep running: ingest again every this many seconds until stopped.")] = None,
     json_out: Json = False,
@@ -140,7 +141,7 @@ def vault_purge(json_out: Json = False) -> None:
 
 
 @vault_app.command("destroy")
-def vault_destroy(recording: Annotated[int, typer.Option()], reason: Reason,
+def vault_destroy(recording: Annotated[int, typer.Option(parser=whole)], reason: Reason,
                   json_out: Json = False) -> None:
     """Destroy a quarantined recording whose review is done (crypto-shredding)."""
     rt = runtime()
@@ -155,7 +156,7 @@ def vault_destroy(recording: Annotated[int, typer.Option()], reason: Reason,
 
 @vault_app.command("hold")
 def vault_hold(
-    recording: Annotated[int, typer.Option()],
+    recording: Annotated[int, typer.Option(parser=whole)],
     basis: Annotated[str, typer.Option(help="The legal basis, e.g. a case and order.")],
     json_out: Json = False,
 ) -> None:
@@ -169,7 +170,7 @@ def vault_hold(
 
 
 @vault_app.command("release")
-def vault_release(hold: Annotated[int, typer.Option()], reason: Reason,
+def vault_release(hold: Annotated[int, typer.Option(parser=whole)], reason: Reason,
                   json_out: Json = False) -> None:
     """Release a legal hold."""
     released = vault_lifecycle.release_hold(runtime().uow, OPERATOR, hold, reason=reason,
@@ -184,9 +185,10 @@ def vault_release(hold: Annotated[int, typer.Option()], reason: Reason,
 def vault_settings(
     facility: Annotated[str, typer.Option()],
     review_days: Annotated[int | None, typer.Option(
-        help="Days a quarantined recording waits for review before destruction.")] = None,
+        help="Days a quarantined recording waits for review before destruction.",
+        parser=whole)] = None,
     retention_days: Annotated[int | None, typer.Option(
-        help="Days a recording is kept after its call.")] = None,
+        help="Days a recording is kept after its call.", parser=whole)] = None,
     json_out: Json = False,
 ) -> None:
     """Show or set a facility's review and retention periods."""
@@ -215,7 +217,7 @@ def _incident_json(i: Incident) -> dict[str, Any]:
 @vault_app.command("incidents")
 def vault_incidents(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
-    limit: Annotated[int, typer.Option()] = 100,
+    limit: Annotated[int, typer.Option(parser=whole)] = 100,
     json_out: Json = False,
 ) -> None:
     """Incidents: recordings destroyed on arrival, quarantined, or held back."""
@@ -236,8 +238,8 @@ def recordings_list(
     number: Annotated[str | None, typer.Option(help="Calls to this number.")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date-time (UTC if no zone).")] = None,
     until: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 100,
-    offset: Annotated[int, typer.Option()] = 0,
+    limit: Annotated[int, typer.Option(parser=whole)] = 100,
+    offset: Annotated[int, typer.Option(parser=whole)] = 0,
     token_file: TokenFile = None,
     json_out: Json = False,
 ) -> None:
@@ -257,7 +259,7 @@ def recordings_list(
 
 @recordings_app.command("play")
 def recordings_play(
-    recording_id: Annotated[int, typer.Argument(metavar="ID")],
+    recording_id: Annotated[int, typer.Argument(metavar="ID", parser=whole)],
     reason: Reason,
     out: Annotated[str, typer.Option(help="Write the WAV here; '-' for stdout.")],
     token_file: TokenFile = None,
@@ -271,7 +273,7 @@ def recordings_play(
 
 @recordings_app.command("export")
 def recordings_export(
-    recording_id: Annotated[int, typer.Argument(metavar="ID")],
+    recording_id: Annotated[int, typer.Argument(metavar="ID", parser=whole)],
     reason: Reason,
     basis_type: Annotated[str, typer.Option(help="warrant, subpoena or court_order")],
     basis_ref: Annotated[str, typer.Option(help="The instrument's reference.")],
@@ -321,7 +323,7 @@ def _write(out: str, data: bytes) -> None:
 
 
 @user_app.command("grant")
-def user_grant(user: Annotated[int, typer.Option(help="The user's id.")],
+def user_grant(user: Annotated[int, typer.Option(help="The user's id.", parser=whole)],
                facility: Annotated[str, typer.Option()], json_out: Json = False) -> None:
     """Let a user (an investigator) reach one facility's recordings."""
     rt = runtime()
@@ -335,7 +337,7 @@ def user_grant(user: Annotated[int, typer.Option(help="The user's id.")],
 
 
 @user_app.command("ungrant")
-def user_ungrant(user: Annotated[int, typer.Option(help="The user's id.")],
+def user_ungrant(user: Annotated[int, typer.Option(help="The user's id.", parser=whole)],
                  facility: Annotated[str, typer.Option()], json_out: Json = False) -> None:
     """Take one facility away from a user."""
     rt = runtime()
