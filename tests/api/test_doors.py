@@ -183,3 +183,23 @@ def test_every_operation_documents_its_error_answers(client: TestClient) -> None
             assert {"401", "413", "422"} <= documented, (method, path)
             schema = operation["responses"]["401"]["content"]["application/json"]["schema"]
             assert re.search(r"ErrorBody", json.dumps(schema)), (method, path)
+
+
+def test_docs_are_served_from_the_package_under_the_pages_csp(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers[
+        "content-security-policy"]
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from elsewhere
+    assert "<style" not in page.text and not re.search(r"<script>|<script [^>]*>[^<]", page.text)
+    assets = re.findall(r'(?:src|href)="(/docs/[^"]+)"', page.text)
+    assert {"/docs/swagger-ui-bundle.js", "/docs/start.js", "/docs/swagger-ui.css"} <= set(
+        assets)
+    for asset in assets:
+        answer = client.get(asset)
+        assert answer.status_code == 200 and len(answer.content) > 10, asset
+        assert answer.headers["content-security-policy"] == page.headers[
+            "content-security-policy"]
+    assert "/openapi.json" in client.get("/docs/start.js").text
+    assert client.get("/docs/core.py").status_code == 404
+    assert client.get("/docs/..%2F__init__.py").status_code == 404
+    assert client.get("/redoc").status_code == 404

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from privline.adapters.vault.exceptions import VaultError
 from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
-from privline.entrypoints.api import recordings, routes
+from privline.entrypoints.api import docs, recordings, routes
 from privline.entrypoints.api.deps import error_body
 from privline.entrypoints.api.limits import BearerFirst, BodyLimit
 from privline.entrypoints.web import routes as web
@@ -26,6 +26,8 @@ def create_app(rt: Runtime) -> FastAPI:
         title="privline",
         version="1",
         description="Prison calling that cannot record a privileged call.",
+        docs_url=None,  # entrypoints/api/docs.py serves /docs from the package
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.add_middleware(BearerFirst, runtime=rt)
@@ -64,6 +66,7 @@ def create_app(rt: Runtime) -> FastAPI:
         return JSONResponse(error_body("db_unavailable", "the database cannot be reached"),
                             status_code=503)
 
+    app.include_router(docs.router)
     app.include_router(routes.router)
     app.include_router(recordings.router)
     app.include_router(web.router)  # the portal's pages: entrypoints/web
