@@ -90,7 +90,7 @@ def test_recordings_from_ingest_to_quarantine_through_the_command(
                          "W-2026-9", "--recipient", "County DA", "--out", "/nonexistent/x.wav")
     assert unwritable.returncode == 2 and unwritable.stderr.count("\n") == 1
     assert "export_failed" in unwritable.stderr
-    assert disclosures(db_url) == 0  # and the audit log says the export failed
+    assert disclosures(db_url) == 0
     exported = json.loads(as_user(
         cli, user["token"], "recordings", "export", str(family_id), "--reason", "trial",
         "--basis-type", "warrant", "--basis-ref", "W-2026-9", "--recipient", "County DA",
