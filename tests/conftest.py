@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 
 from privline.adapters.db import make_engine, migrate
@@ -26,6 +27,11 @@ from privline.domain.rates import FacilityKind
 from privline.services import facilities, registry
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.support.postgres import ThrowawayPostgres
+
+# Property tests draw the same examples on every run: a suite that passes must pass again
+# (a new counterexample is found by raising max_examples on purpose, not by chance in CI).
+hypothesis_settings.register_profile("privline", derandomize=True, database=None)
+hypothesis_settings.load_profile("privline")
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # in the past: entries made at NOW are in force
 

@@ -10,8 +10,11 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from privline.adapters.db import make_engine
 from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.db.tables import vault as v
 from privline.domain.access import Role
 from privline.domain.model import Actor
 from privline.domain.policy import CallRequest
@@ -29,6 +32,15 @@ def place(db_url: str, sip_call_id: str, to: str) -> None:
         calls.decide_call(lambda: SqlUnitOfWork(engine), Actor("switch", Role.SWITCH),
                           CallRequest("demo-prison", "R1001", to), now=datetime.now(UTC),
                           sip_call_id=sip_call_id)
+    finally:
+        engine.dispose()
+
+
+def disclosures(db_url: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(v.disclosures)).scalar_one())
     finally:
         engine.dispose()
 
@@ -72,6 +84,12 @@ def test_recordings_from_ingest_to_quarantine_through_the_command(
                        "DA", "--out", str(tmp_path / "e.wav"))
     assert no_basis.returncode == 2 and no_basis.stderr.count("\n") == 1
     assert "legal_basis_required" in no_basis.stderr and not (tmp_path / "e.wav").exists()
+    unwritable = as_user(cli, user["token"], "recordings", "export", str(family_id),
+                         "--reason", "trial", "--basis-type", "warrant", "--basis-ref",
+                         "W-2026-9", "--recipient", "County DA", "--out", "/nonexistent/x.wav")
+    assert unwritable.returncode == 2 and unwritable.stderr.count("\n") == 1
+    assert "export_failed" in unwritable.stderr
+    assert disclosures(db_url) == 0
     exported = json.loads(as_user(
         cli, user["token"], "recordings", "export", str(family_id), "--reason", "trial",
         "--basis-type", "warrant", "--basis-ref", "W-2026-9", "--recipient", "County DA",

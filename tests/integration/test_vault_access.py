@@ -169,6 +169,31 @@ def test_an_export_is_ledgered_with_its_basis_and_the_hash_of_what_left(
     assert details["sha256"] == done.sha256 and details["reason"] == "trial exhibit"
 
 
+def test_an_export_that_was_not_delivered_is_audited_as_failed_and_not_ledgered(
+        uow: UnitOfWorkFactory, vault: Vault, ivan: Actor, stored: dict[str, int]) -> None:
+    def unwritable(wav: bytes) -> None:
+        open("/nonexistent/x.wav", "wb").write(wav)  # noqa: SIM115 - fails: no such folder
+
+    with pytest.raises(InvalidInput) as refused:
+        recordings.export(uow, ivan, vault, stored["prison"], reason="trial exhibit",
+                          basis_type="warrant", basis_reference="W-7", recipient="DA",
+                          now=LATER, deliver=unwritable)
+    assert refused.value.code == "export_failed"
+    with uow() as u:
+        assert u.disclosures.list() == []
+    ((action, _, details),) = audit_tail(uow, 1)
+    assert action == "recording.export" and details["outcome"] == "failed"
+    assert "/nonexistent/x.wav" in details["error"] and "disclosure" not in details
+
+    delivered: list[bytes] = []
+    done = recordings.export(uow, ivan, vault, stored["prison"], reason="trial exhibit",
+                             basis_type="warrant", basis_reference="W-7", recipient="DA",
+                             now=LATER, deliver=delivered.append)
+    assert delivered == [done.wav]
+    with uow() as u:
+        assert [d.id for d in u.disclosures.list()] == [done.disclosure_id]
+
+
 def test_roles_without_recording_access_are_refused(
         uow: UnitOfWorkFactory, vault: Vault, stored: dict[str, int]) -> None:
     for actor in (STAFF, AUDITOR):

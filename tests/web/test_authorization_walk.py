@@ -91,6 +91,9 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/staff/login"): PUBLIC, ("POST", "/staff/login"): PUBLIC,
     ("POST", "/staff/logout"): PUBLIC, ("GET", "/console/login"): PUBLIC,
     ("POST", "/console/login"): PUBLIC, ("POST", "/console/logout"): PUBLIC,
+    # The API's documentation, served from the package.
+    ("GET", "/docs"): PUBLIC, ("GET", "/docs/start.js"): PUBLIC,
+    ("GET", "/docs/{name}"): PUBLIC,
     # The review queue (staff.py) lets in the roles that may change the registry.
     ("GET", "/staff"): A.REGISTRY_WRITE, ("GET", "/staff/expiring"): A.REGISTRY_WRITE,
     ("POST", "/staff/entries/{entry_id:int}/approve"): A.REGISTRY_WRITE,
@@ -313,7 +316,8 @@ def test_every_route_answers_each_role_as_the_permissions_table_says(walk: Walk,
 def test_public_pages_need_no_sign_in(walk: Walk) -> None:
     for (method, path), action in ROUTES.items():
         if action is PUBLIC and method == "GET":
-            url = path.replace("{name}", "privline.css")
+            asset = "swagger-ui.css" if path.startswith("/docs/") else "privline.css"
+            url = path.replace("{name}", asset)
             r = walk.client.get(url)
             assert r.status_code < 400, path
             assert not r.headers.get("location", "").endswith("/login"), path

@@ -45,4 +45,3 @@ def parse_rate(text: str) -> Decimal:
     if rate > MAX_RATE:
         raise InvalidAmount(f"a per-minute rate is at most ${MAX_RATE}")
     return rate
-

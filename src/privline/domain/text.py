@@ -14,6 +14,7 @@ import re
 from privline.domain.errors import InvalidPin, InvalidText
 
 MAX_TEXT = 500  # reasons, notes, names, credentials: one default for every field
+MAX_ROW_ID = 2**63 - 1  # a database row id (a registry entry, a recording): BIGINT
 
 # The explicit embeddings, overrides and isolates, and the implicit marks. isprintable()
 # lets most of them through (they are "format" characters, not controls).
@@ -60,3 +61,11 @@ def parse_pin(text: str) -> str:
     if not _PIN.fullmatch(text):
         raise InvalidPin("PIN must be 4 to 12 digits 0-9")
     return text
+
+
+def parse_whole(field: str, text: str, *, low: int = 0, high: int = MAX_ROW_ID) -> int:
+    """A whole number as typed (an id, a count, a limit): ASCII digits only, within
+    ``low``..``high`` (by default what a database BIGINT holds)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
+        raise InvalidText(field, f"a whole number from {low} to {high}")
+    return int(text)

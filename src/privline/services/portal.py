@@ -135,7 +135,7 @@ def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:
     errors: dict[str, str] = {}
     name = _field(errors, "name", form.name, limit=_MAX_TEXT, missing="Give your name")
     credential = _field(errors, "credential", form.credential, limit=_MAX_TEXT,
-                          missing="Give your bar number, NPI or other credential")
+                        missing="Give your bar number, NPI or other credential")
     kind = None
     try:
         kind = Kind(form.profession)
@@ -172,7 +172,7 @@ def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:
 
 
 def _field(errors: dict[str, str], field: str, value: str, *, limit: int,
-             missing: str | None = None) -> str:
+           missing: str | None = None) -> str:
     """The one free-text rule (domain.text) as a form's field message; ``missing`` is
     what to say when a required field is empty (None: the field is optional)."""
     value = value.strip()

@@ -14,7 +14,7 @@ with the SHA-256 of the bytes handed over.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,12 +24,15 @@ from privline.domain.model import Actor
 from privline.domain.vault import BasisType, Recording, RecordingState
 from privline.services import audit
 from privline.services.access import check_allowed
-from privline.services.errors import InvalidInput, NotFound, Unavailable
+from privline.services.errors import InvalidInput, NotFound, ServiceError, Unavailable
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.vault import Vault, VaultIOError
 from privline.services.registry import normalize
 from privline.services.vault_lifecycle import text
+
+# Hands an export's WAV to its recipient (writes the file); raises OSError on failure.
+Deliver = Callable[[bytes], None]
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,11 @@ def play(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_i
 
 def export(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int, *,
            reason: str, basis_type: str, basis_reference: str, recipient: str,
-           now: datetime) -> Export:
+           now: datetime, deliver: Deliver | None = None) -> Export:
+    """Disclose a recording. ``deliver`` hands the WAV over (the CLI writes its file,
+    atomically); the disclosure is ledgered only once it has returned. If it raises
+    OSError, the audit log says the export failed and there is no disclosure. Without
+    ``deliver`` the caller's answer (an HTTP response) is the hand-over."""
     check_allowed(actor, Action.RECORDING_EXPORT)
     reason = text("reason", reason)
     try:
@@ -137,16 +144,17 @@ def export(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording
     ledger: dict[str, Any] = {"basis_type": basis.value, "basis_reference": reference,
                               "recipient": recipient}
     wav, recording = _open(uow_factory, actor, vault, recording_id, "recording.export",
-                           reason, now, disclosure=ledger)
+                           reason, now, disclosure=ledger, deliver=deliver)
     assert recording is not None and "id" in ledger  # noqa: S101 - set by _open on success
     return Export(wav, ledger["sha256"], int(ledger["id"]), _view(recording))
 
 
 def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int,
-          action: str, reason: str, now: datetime, disclosure: dict[str, Any] | None = None
-          ) -> tuple[bytes, Recording | None]:
+          action: str, reason: str, now: datetime, disclosure: dict[str, Any] | None = None,
+          deliver: Deliver | None = None) -> tuple[bytes, Recording | None]:
     """Read and decrypt inside the transaction that audits the access (and, for an
-    export, ledgers the disclosure). A failed attempt is audited, then answered."""
+    export, delivers, then ledgers the disclosure). A failed attempt is audited, then
+    answered."""
     subject = f"recording:{recording_id}"
     failure: Exception | None = None
     wav = b""
@@ -168,6 +176,9 @@ def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_
                 failure = Unavailable(f"recording {recording_id} cannot be read now",
                                       code="recording_unreadable")
             else:
+                failure = _deliver(uow, actor, action, subject, now, reason, wav, deliver,
+                                   disclosure)
+            if failure is None:
                 details: dict[str, Any] = {"reason": reason, "outcome": "ok",
                                            "facility": recording.facility_id}
                 if disclosure is not None:
@@ -186,6 +197,24 @@ def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_
     if failure is not None:
         raise failure
     return wav, recording
+
+
+def _deliver(uow: UnitOfWork, actor: Actor, action: str, subject: str, now: datetime,
+             reason: str, wav: bytes, deliver: Deliver | None,
+             disclosure: dict[str, Any] | None) -> ServiceError | None:
+    # The ledger and the audit log record only what happened: a copy that was never
+    # written is no disclosure.
+    if deliver is None:
+        return None
+    try:
+        deliver(wav)
+    except OSError as exc:
+        error = f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        audit.record(uow, actor, action, subject, now, reason=reason, outcome="failed",
+                     error=error[:300], **(disclosure or {}))
+        return InvalidInput(f"the export was not written ({error}); nothing was disclosed",
+                            code="export_failed")
+    return None
 
 
 def grant_facility(uow_factory: UnitOfWorkFactory, actor: Actor, *, user_id: int,

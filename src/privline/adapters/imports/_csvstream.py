@@ -259,7 +259,7 @@ class CsvStream:
                         continue
             elif b'"' not in raw:
                 body = raw.rstrip(b"\r\n")
-                if not body.strip():
+                if not body:
                     continue  # a blank line is not a row
                 if b"\r" not in body and body.count(b",") == separators:
                     report.rows_read += 1

@@ -7,18 +7,18 @@ ones; an export is a disclosure and needs a legal basis.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from privline.bootstrap import utcnow
-from privline.entrypoints.api.deps import ActorDep, RuntimeDep
+from privline.entrypoints.api.deps import ActorDep, Limit, Offset, RowId, RuntimeDep, errors
 from privline.services import recordings
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["recordings"])
+_READ = errors(400, 403, 404)
 
 Reason = Query(min_length=1, max_length=500, description="Why you need this (audited).")
 
@@ -30,17 +30,17 @@ class ExportBody(BaseModel):
     recipient: str = Field(max_length=200)
 
 
-@router.get("")
+@router.get("", responses=errors(400, 403))
 def list_recordings(
     rt: RuntimeDep,
     actor: ActorDep,
     reason: str = Reason,
     facility: str | None = None,
     number: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    since: AwareDatetime | None = None,  # with a zone: a bare date would compare wrongly
+    until: AwareDatetime | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     found = recordings.list_recordings(rt.uow, actor, reason=reason, now=utcnow(),
                                        facility_id=facility, number=number, since=since,
@@ -49,8 +49,8 @@ def list_recordings(
 
 
 @router.get("/{recording_id}/audio", response_class=Response,
-            responses={200: {"content": {"audio/wav": {}}}})
-def play(recording_id: int, rt: RuntimeDep, actor: ActorDep, reason: str = Reason
+            responses={200: {"content": {"audio/wav": {}}}, **_READ})
+def play(recording_id: RowId, rt: RuntimeDep, actor: ActorDep, reason: str = Reason
          ) -> Response:
     wav = recordings.play(rt.uow, actor, rt.vault(), recording_id,
                           reason=reason, now=utcnow())
@@ -58,8 +58,8 @@ def play(recording_id: int, rt: RuntimeDep, actor: ActorDep, reason: str = Reaso
 
 
 @router.post("/{recording_id}/export", response_class=Response,
-             responses={200: {"content": {"audio/wav": {}}}})
-def export(recording_id: int, body: ExportBody, rt: RuntimeDep, actor: ActorDep) -> Response:
+             responses={200: {"content": {"audio/wav": {}}}, **_READ})
+def export(recording_id: RowId, body: ExportBody, rt: RuntimeDep, actor: ActorDep) -> Response:
     result = recordings.export(rt.uow, actor, rt.vault(), recording_id,
                                reason=body.reason, basis_type=body.basis_type,
                                basis_reference=body.basis_reference,

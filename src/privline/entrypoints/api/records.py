@@ -16,7 +16,8 @@ from privline.adapters.signing import verifies
 from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.money import parse_usd
-from privline.entrypoints.api.deps import ActorDep, RuntimeDep
+from privline.domain.text import MAX_ROW_ID
+from privline.entrypoints.api.deps import ActorDep, RowId, RuntimeDep, errors
 from privline.entrypoints.records_json import (
     account_json,
     block_json,
@@ -30,9 +31,10 @@ from privline.services import accounts, audit, blocks, console, records, vault_l
 from privline.services.errors import Unavailable, checked
 from privline.services.ports.records import AuditRecord
 
-router = APIRouter(prefix="/api/v1")
+# Every operation here may answer these errors too (documented in the OpenAPI spec).
+router = APIRouter(prefix="/api/v1", responses=errors(400, 403, 404, 409))
 Limit = Query(100, ge=1, le=1000)
-Offset = Query(0, ge=0)
+Offset = Query(0, ge=0, le=MAX_ROW_ID)
 
 
 class FacilityBody(BaseModel):
@@ -176,7 +178,7 @@ def add_block(body: BlockBody, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any
 
 
 @router.post("/blocks/{block_id}/remove", tags=["blocks"])
-def remove_block(block_id: int, body: ReasonBody, rt: RuntimeDep, actor: ActorDep
+def remove_block(block_id: RowId, body: ReasonBody, rt: RuntimeDep, actor: ActorDep
                  ) -> dict[str, Any]:
     return block_json(records.remove_block(rt.uow, actor, block_id, reason=body.reason,
                                            now=utcnow()))
@@ -186,7 +188,7 @@ def remove_block(block_id: int, body: ReasonBody, rt: RuntimeDep, actor: ActorDe
 
 
 @router.get("/calls/{call_id}", tags=["calls"])
-def show_call(call_id: int, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+def show_call(call_id: RowId, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
     return call_json(console.show_call(rt.uow, actor, call_id))
 
 
@@ -198,7 +200,7 @@ def registry_changes(rt: RuntimeDep, actor: ActorDep, limit: int = Limit,
 
 
 @router.get("/registry/{entry_id}/history", tags=["registry"])
-def entry_history(entry_id: int, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
+def entry_history(entry_id: RowId, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
     h = console.entry_history(rt.uow, actor, entry_id)
     return {"entry": entry_json(h.entry), "same_number": [entry_json(e) for e in h.others],
             "events": [_event(e) for e in h.events]}
@@ -252,13 +254,13 @@ def list_statements(rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
 
 @router.get("/statements/{statement_id}/statement.json", tags=["audit"],
             response_class=Response)
-def statement_body(statement_id: int, rt: RuntimeDep, actor: ActorDep) -> Response:
+def statement_body(statement_id: RowId, rt: RuntimeDep, actor: ActorDep) -> Response:
     kept = console.statement(rt.uow, actor, statement_id)
     return Response(kept.body, media_type="application/json")
 
 
 @router.get("/statements/{statement_id}/statement.sig", tags=["audit"],
             response_class=Response)
-def statement_signature(statement_id: int, rt: RuntimeDep, actor: ActorDep) -> Response:
+def statement_signature(statement_id: RowId, rt: RuntimeDep, actor: ActorDep) -> Response:
     kept = console.statement(rt.uow, actor, statement_id)
     return Response(kept.signature, media_type="application/octet-stream")

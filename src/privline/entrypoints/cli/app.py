@@ -10,7 +10,9 @@ import typer
 
 from privline.bootstrap import Runtime, bootstrap
 from privline.domain.access import Role
+from privline.domain.errors import DomainError
 from privline.domain.model import Actor
+from privline.domain.text import parse_pin, parse_whole
 
 app = typer.Typer(
     name="privline",
@@ -24,6 +26,23 @@ app = typer.Typer(
 # The operator at the server's console acts as an administrator; every change they
 # make is audited under this name like any other actor's.
 OPERATOR = Actor("operator", Role.ADMIN)
+
+
+def whole(value: str | int) -> int:
+    """Typer's parser for ids and counts: ASCII digits within a database's range (int()
+    would take fullwidth digits, and a number past 2**63-1 would overflow the database)."""
+    try:
+        return parse_whole("value", str(value))
+    except DomainError as exc:
+        raise typer.BadParameter(exc.message.removeprefix("value: ")) from None
+
+
+def pin_code(value: str) -> str:
+    """Typer's parser for a PIN: ASCII digits a keypad can send."""
+    try:
+        return parse_pin(value)
+    except DomainError as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 _opened: list[Runtime] = []

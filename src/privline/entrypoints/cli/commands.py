@@ -12,7 +12,7 @@ from privline.domain.money import parse_rate, parse_usd
 from privline.domain.policy import CallRequest, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Status
-from privline.entrypoints.cli.app import OPERATOR, app, emit, runtime
+from privline.entrypoints.cli.app import OPERATOR, app, emit, pin_code, runtime, whole
 from privline.entrypoints.demo import load_demo
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
 from privline.services import accounts, blocks, calls, facilities, registry, users
@@ -58,15 +58,15 @@ def facility_add(
     id: Annotated[str, typer.Option("--id")],
     name: Annotated[str, typer.Option()],
     kind: Annotated[FacilityKind, typer.Option()],
-    adp: Annotated[int, typer.Option(help="Average daily population.")],
+    adp: Annotated[int, typer.Option(help="Average daily population.", parser=whole)],
     region: Annotated[str, typer.Option()] = "US",
     outside_prefix: Annotated[str | None, typer.Option()] = None,
     international_prefix: Annotated[str, typer.Option()] = "011",
     unknown_privilege: Annotated[UnknownPrivilege, typer.Option()] = UnknownPrivilege.REFUSE,
     rate: Annotated[str | None, typer.Option(help="USD per minute; default: the cap.")] = None,
     paid_private_calls: Annotated[bool, typer.Option()] = False,
-    max_minutes: Annotated[int, typer.Option()] = 15,
-    reminder_interval: Annotated[int, typer.Option(help="Seconds.")] = 300,
+    max_minutes: Annotated[int, typer.Option(parser=whole)] = 15,
+    reminder_interval: Annotated[int, typer.Option(help="Seconds.", parser=whole)] = 300,
     phones: Annotated[str, typer.Option(help="CIDRs of its phones, comma-separated.")] = "",
     json_out: Json = False,
 ) -> None:
@@ -163,22 +163,23 @@ def _transition(entry_id: int, target: Status, reason: str, json_out: bool) -> N
 
 
 Reason = Annotated[str, typer.Option(help="Why (kept in the audit log).")]
+EntryId = Annotated[int, typer.Argument(parser=whole, metavar="ENTRY_ID")]
 
 
 @registry_app.command("verify")
-def registry_verify(entry_id: int, reason: Reason = "", json_out: Json = False) -> None:
+def registry_verify(entry_id: EntryId, reason: Reason = "", json_out: Json = False) -> None:
     """Verify an entry: its number is protected from now on, in every facility."""
     _transition(entry_id, Status.VERIFIED, reason, json_out)
 
 
 @registry_app.command("revoke")
-def registry_revoke(entry_id: int, reason: Reason = "", json_out: Json = False) -> None:
+def registry_revoke(entry_id: EntryId, reason: Reason = "", json_out: Json = False) -> None:
     """Revoke an entry."""
     _transition(entry_id, Status.REVOKED, reason, json_out)
 
 
 @registry_app.command("expire")
-def registry_expire(entry_id: int, reason: Reason = "", json_out: Json = False) -> None:
+def registry_expire(entry_id: EntryId, reason: Reason = "", json_out: Json = False) -> None:
     """Confirm that a verified entry has expired: it stops protecting its number."""
     _transition(entry_id, Status.EXPIRED, reason, json_out)
 
@@ -196,8 +197,8 @@ def registry_check(number: str, json_out: Json = False) -> None:
 @registry_app.command("list")
 def registry_list(
     status: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 100,
-    offset: Annotated[int, typer.Option()] = 0,
+    limit: Annotated[int, typer.Option(parser=whole)] = 100,
+    offset: Annotated[int, typer.Option(parser=whole)] = 0,
     json_out: Json = False,
 ) -> None:
     """List registry entries."""
@@ -223,7 +224,7 @@ def call_decide(
     resident: Annotated[str, typer.Option()],
     to: Annotated[str, typer.Option(help="The number as dialled.")],
     private: Annotated[bool, typer.Option("--private", help="Ask for a private call.")] = False,
-    pin: Annotated[str | None, typer.Option()] = None,
+    pin: Annotated[str | None, typer.Option(parser=pin_code)] = None,
     json_out: Json = False,
 ) -> None:
     """Decide a call as the switch would: private, recorded or denied."""

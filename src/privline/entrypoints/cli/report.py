@@ -28,7 +28,7 @@ from privline.adapters.signing import (
 from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.compliance import canonical_bytes
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
 from privline.services import compliance
 from privline.services.errors import Unavailable
 from privline.settings import Settings
@@ -231,7 +231,8 @@ def _recheck(settings: Settings, stated: dict[str, Any], public: Ed25519PublicKe
 @report_app.command("schedule")
 def report_schedule(
     start: Annotated[str, typer.Option(help="First day covered, e.g. 2027-01-01.")],
-    years: Annotated[int, typer.Option(help="How many years of half-yearly statements.")] = 5,
+    years: Annotated[int, typer.Option(help="How many years of half-yearly statements.",
+                                          parser=whole)] = 5,
     json_out: Json = False,
 ) -> None:
     """List the half-yearly statements: which are issued, due, or not yet due."""

@@ -8,6 +8,7 @@ facilities granted to them.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -22,7 +23,7 @@ import typer
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
 from privline.entrypoints.cli.commands import user_app
 from privline.services import recordings, users, vault, vault_lifecycle
 
@@ -57,7 +58,8 @@ def _day(value: str | None, name: str) -> datetime | None:
 
 @vault_app.command("ingest")
 def vault_ingest(
-    limit: Annotated[int | None, typer.Option(help="At most this many recordings.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many recordings.",
+                                              parser=whole)] = None,
     every: Annotated[float | None, typer.Option(
         help="Keep running: ingest again every this many seconds until stopped.")] = None,
     json_out: Json = False,
@@ -122,7 +124,7 @@ def vault_purge(json_out: Json = False) -> None:
 
 
 @vault_app.command("destroy")
-def vault_destroy(recording: Annotated[int, typer.Option()], reason: Reason,
+def vault_destroy(recording: Annotated[int, typer.Option(parser=whole)], reason: Reason,
                   json_out: Json = False) -> None:
     """Destroy a quarantined recording whose review is done (crypto-shredding)."""
     rt = runtime()
@@ -137,7 +139,7 @@ def vault_destroy(recording: Annotated[int, typer.Option()], reason: Reason,
 
 @vault_app.command("hold")
 def vault_hold(
-    recording: Annotated[int, typer.Option()],
+    recording: Annotated[int, typer.Option(parser=whole)],
     basis: Annotated[str, typer.Option(help="The legal basis, e.g. a case and order.")],
     json_out: Json = False,
 ) -> None:
@@ -151,7 +153,7 @@ def vault_hold(
 
 
 @vault_app.command("release")
-def vault_release(hold: Annotated[int, typer.Option()], reason: Reason,
+def vault_release(hold: Annotated[int, typer.Option(parser=whole)], reason: Reason,
                   json_out: Json = False) -> None:
     """Release a legal hold."""
     released = vault_lifecycle.release_hold(runtime().uow, OPERATOR, hold, reason=reason,
@@ -166,9 +168,10 @@ def vault_release(hold: Annotated[int, typer.Option()], reason: Reason,
 def vault_settings(
     facility: Annotated[str, typer.Option()],
     review_days: Annotated[int | None, typer.Option(
-        help="Days a quarantined recording waits for review before destruction.")] = None,
+        help="Days a quarantined recording waits for review before destruction.",
+        parser=whole)] = None,
     retention_days: Annotated[int | None, typer.Option(
-        help="Days a recording is kept after its call.")] = None,
+        help="Days a recording is kept after its call.", parser=whole)] = None,
     json_out: Json = False,
 ) -> None:
     """Show or set a facility's review and retention periods."""
@@ -197,7 +200,7 @@ def _incident_json(i: Incident) -> dict[str, Any]:
 @vault_app.command("incidents")
 def vault_incidents(
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
-    limit: Annotated[int, typer.Option()] = 100,
+    limit: Annotated[int, typer.Option(parser=whole)] = 100,
     json_out: Json = False,
 ) -> None:
     """Incidents: recordings destroyed on arrival, quarantined, or held back."""
@@ -218,8 +221,8 @@ def recordings_list(
     number: Annotated[str | None, typer.Option(help="Calls to this number.")] = None,
     since: Annotated[str | None, typer.Option(help="ISO date-time (UTC if no zone).")] = None,
     until: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 100,
-    offset: Annotated[int, typer.Option()] = 0,
+    limit: Annotated[int, typer.Option(parser=whole)] = 100,
+    offset: Annotated[int, typer.Option(parser=whole)] = 0,
     token_file: TokenFile = None,
     json_out: Json = False,
 ) -> None:
@@ -239,7 +242,7 @@ def recordings_list(
 
 @recordings_app.command("play")
 def recordings_play(
-    recording_id: Annotated[int, typer.Argument(metavar="ID")],
+    recording_id: Annotated[int, typer.Argument(metavar="ID", parser=whole)],
     reason: Reason,
     out: Annotated[str, typer.Option(help="Write the WAV here; '-' for stdout.")],
     token_file: TokenFile = None,
@@ -253,7 +256,7 @@ def recordings_play(
 
 @recordings_app.command("export")
 def recordings_export(
-    recording_id: Annotated[int, typer.Argument(metavar="ID")],
+    recording_id: Annotated[int, typer.Argument(metavar="ID", parser=whole)],
     reason: Reason,
     basis_type: Annotated[str, typer.Option(help="warrant, subpoena or court_order")],
     basis_ref: Annotated[str, typer.Option(help="The instrument's reference.")],
@@ -264,10 +267,12 @@ def recordings_export(
 ) -> None:
     """Disclose a recording outside the platform: needs a legal basis; ledgered."""
     rt = runtime()
+    # The file is written (atomically) before the disclosure is ledgered: a path that
+    # cannot be written leaves an audit event saying so and no disclosure.
     done = recordings.export(rt.uow, _actor(rt, token_file), rt.vault(), recording_id,
                              reason=reason, basis_type=basis_type, basis_reference=basis_ref,
-                             recipient=recipient, now=utcnow())
-    _write(out, done.wav)
+                             recipient=recipient, now=utcnow(),
+                             deliver=lambda wav: _write(out, wav))
     if out == "-":
         return
     if json_out:
@@ -283,14 +288,25 @@ def _write(out: str, data: bytes) -> None:
         sys.stdout.buffer.flush()
         return
     path = Path(out)
-    # 0600: this is plaintext audio, handed to the person who asked for it.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", out)
+    # 0600: this is plaintext audio, handed to the person who asked for it. Written
+    # whole beside its name, then renamed: no half-written copy is ever at ``out``.
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 @user_app.command("grant")
-def user_grant(user: Annotated[int, typer.Option(help="The user's id.")],
+def user_grant(user: Annotated[int, typer.Option(help="The user's id.", parser=whole)],
                facility: Annotated[str, typer.Option()], json_out: Json = False) -> None:
     """Let a user (an investigator) reach one facility's recordings."""
     rt = runtime()
@@ -304,7 +320,7 @@ def user_grant(user: Annotated[int, typer.Option(help="The user's id.")],
 
 
 @user_app.command("ungrant")
-def user_ungrant(user: Annotated[int, typer.Option(help="The user's id.")],
+def user_ungrant(user: Annotated[int, typer.Option(help="The user's id.", parser=whole)],
                  facility: Annotated[str, typer.Option()], json_out: Json = False) -> None:
     """Take one facility away from a user."""
     rt = runtime()

@@ -17,13 +17,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 
-from privline.adapters.vault.exceptions import VaultError
 from privline.domain.access import Action
 from privline.domain.vault import BasisType
 from privline.entrypoints.web.gate import console_page, require, require_form
 from privline.entrypoints.web.render import Visit, WebRoute, visit
 from privline.services import console, recordings
-from privline.services.errors import Forbidden, InvalidInput, NotFound, Unavailable
+from privline.services.errors import Forbidden, InvalidInput, NotFound
 from privline.services.ports.vault import Vault
 
 router = APIRouter(prefix="/investigate", route_class=WebRoute, include_in_schema=False)
@@ -91,11 +90,7 @@ def play(request: Request, recording_id: int, csrf_token: Text = "", reason: Tex
 
 
 def _vault(v: Visit) -> Vault:
-    try:
-        return v.runtime.vault()
-    except VaultError as exc:  # the master key missing or readable by others
-        raise Unavailable("the recording vault cannot be opened", code="vault_unavailable"
-                          ) from exc
+    return v.runtime.vault()  # Unavailable (503 page) when the master key is unusable
 
 
 def _ticket(csrf: str, recording_id: int, reason: str) -> str:

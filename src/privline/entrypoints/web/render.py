@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException
 
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Kind, Source, Status
@@ -187,6 +188,11 @@ class WebRoute(APIRoute):
                 response = await handler(request)
             except RequestValidationError:
                 response = error_page(request, 400, "The form could not be read.")
+            except HTTPException as exc:  # a body past the size cap, a form with too
+                # many fields (Starlette's limit is 1000): the sender's fault, not ours
+                response = error_page(request, exc.status_code,
+                                      "The request is too large." if exc.status_code == 413
+                                      else "The form could not be read.")
             except ServiceError as exc:
                 message = exc.message if exc.status < 500 else \
                     "The service is unavailable just now. Please try again shortly."

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request, Response
 from privline.domain.access import Action, allowed
 from privline.domain.model import Actor
 from privline.domain.registry import Entry, Status
+from privline.entrypoints.api.deps import RowId
 from privline.entrypoints.web.gate import signed_in_actor
 from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
 from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
@@ -104,7 +105,7 @@ def _queue_page(v: Visit, actor: Actor, offset: int, row_errors: dict[int, dict[
 
 
 @router.post("/entries/{entry_id:int}/approve")
-def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text = "",
+def approve(request: Request, entry_id: RowId, csrf_token: Text = "", kind: Text = "",
             note: Text = "") -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -122,7 +123,7 @@ def approve(request: Request, entry_id: int, csrf_token: Text = "", kind: Text =
 
 
 @router.post("/entries/{entry_id:int}/reject")
-def reject(request: Request, entry_id: int, csrf_token: Text = "", reason: Text = ""
+def reject(request: Request, entry_id: RowId, csrf_token: Text = "", reason: Text = ""
            ) -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -155,7 +156,7 @@ def _expiring_page(v: Visit, actor: Actor, days: int, row_errors: dict[int, dict
 
 
 @router.post("/entries/{entry_id:int}/expire")
-def confirm_expiry(request: Request, entry_id: int, csrf_token: Text = "", note: Text = ""
+def confirm_expiry(request: Request, entry_id: RowId, csrf_token: Text = "", note: Text = ""
                    ) -> Response:
     checked = _staff_form(request, csrf_token)
     if isinstance(checked, Response):
@@ -239,4 +240,5 @@ def _stale(entry_id: int, exc: Conflict | NotFound) -> str:
 
 
 def _int(raw: str, default: int, ceiling: int) -> int:
-    return min(int(raw), ceiling) if raw.isdigit() and len(raw) < 12 else default
+    return min(int(raw), ceiling) if raw.isascii() and raw.isdigit() and len(raw) < 12 \
+        else default
