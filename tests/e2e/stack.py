@@ -140,8 +140,10 @@ class Stack:
     # -- calls -----------------------------------------------------------------------
     def sipp_calls(self, rows: list[tuple[str, str, str, str, str]], *, pause_ms: int,
                    rate: float = 10, scenario: str = "uac.xml", wait: bool = True,
-                   timeout: float = 120, sample_repeats: int = 2) -> Calls:
-        """Place one call per row (facility, resident, pin, private, dialled)."""
+                   timeout: float = 120, sample_repeats: int = 2,
+                   at_once: int | None = None) -> Calls:
+        """Place one call per row (facility, resident, pin, private, dialled); at most
+        ``at_once`` in progress at a time (default: all)."""
         tag = uuid.uuid4().hex[:10]
         workdir = self.home / "sipp" / tag
         workdir.mkdir(parents=True)
@@ -155,7 +157,7 @@ class Stack:
             "sipp", "-sf", str(xml), "-inf", str(csv),
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media),
             f"127.0.0.1:{self.sip_port}", "-m", str(len(rows)), "-r", str(rate),
-            "-l", str(len(rows)), "-d", str(pause_ms), "-nostdin", "-trace_err",
+            "-l", str(at_once or len(rows)), "-d", str(pause_ms), "-nostdin", "-trace_err",
             "-cid_str", f"{tag}-%u@privline.test", "-timeout", str(int(timeout)),
         ]
         proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,

@@ -118,9 +118,11 @@ class LiveTail:
 
 
 class Reconciler:
-    def __init__(self, ng: AsyncNgClient, records: CallRecords) -> None:
+    def __init__(self, ng: AsyncNgClient, records: CallRecords, announcer: Announcer
+                 ) -> None:
         self.ng = ng
         self.records = records
+        self.announcer = announcer
         self.suspects: dict[str, datetime] = {}
 
     async def run_once(self, min_age_s: float = 30.0) -> int:
@@ -142,6 +144,7 @@ class Reconciler:
         for call_id, since in missing.items():
             if call_id in self.suspects:
                 log.warning("call %s lost by the switch: closed as interrupted", call_id)
+                self.announcer.ended(call_id, delete_media=False)  # nothing more is played
                 closed += await self.records.apply(CallEvent(call_id, "interrupted", since))
         self.suspects = {c: t for c, t in missing.items() if c not in self.suspects}
         return closed
@@ -162,7 +165,7 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
     tail = asyncio.ensure_future(
         LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).run())
-    reconciler = Reconciler(ng, records)
+    reconciler = Reconciler(ng, records, announcer)
     warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
     beat = asyncio.ensure_future(heartbeat(cfg))
     stop = asyncio.Event()
