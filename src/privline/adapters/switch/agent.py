@@ -42,6 +42,19 @@ LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
 ENDS = ("bye", "ended", "failed", "refused")
 
 
+def ends_call(raw: Mapping[str, Any]) -> bool:
+    """Whether the announcer is done with this call. Not after Kamailio's own INVITE
+    timeout (408): the far end's late 200 may still connect it, and it is warned then."""
+    kind = raw.get("kind")
+    return kind in ENDS and not (kind == "failed" and str(raw.get("code")) == "408")
+
+
+def releases_media(raw: Mapping[str, Any]) -> bool:
+    """The dialog's end: its BYEs from Kamailio's timer do not pass the request route,
+    so rtpengine is told here (deleting an already deleted call is harmless)."""
+    return raw.get("kind") == "ended"
+
+
 def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
     """A journal line as a call event; None for what the records do not take."""
     kind, call_id = str(raw.get("kind", "")), str(raw.get("call_id") or "")
@@ -68,12 +81,11 @@ class Intake:
         """Apply what is new in the journal; returns how many lines were read."""
         entries = await asyncio.to_thread(self.reader.pending)
         for entry in entries:
-            if entry.event.get("kind") in ENDS:
+            if ends_call(entry.event):
                 # Also for a backlog: rtpengine must forget a call Kamailio's timer
                 # ended, and nothing may be played to it after its end.
-                call_id = str(entry.event.get("call_id") or "")
-                self.announcer.ended(call_id, delete_media=entry.event.get("kind") in (
-                    "ended", "failed"))
+                self.announcer.ended(str(entry.event.get("call_id") or ""),
+                                     delete_media=releases_media(entry.event))
             event = to_event(entry.event)
             if event is not None and await self.records.apply(event):
                 self.applied += 1
@@ -112,9 +124,8 @@ class LiveTail:
             self.announcer.decided(raw)
         elif kind == "answered":
             self.announcer.answered(raw)
-        elif kind in ENDS:
-            self.announcer.ended(str(raw.get("call_id") or ""),
-                                 delete_media=kind in ("ended", "failed"))
+        elif ends_call(raw):
+            self.announcer.ended(str(raw.get("call_id") or ""), delete_media=releases_media(raw))
 
 
 class Reconciler:
