@@ -29,9 +29,12 @@ def place(stack: Stack, count: int, pause_ms: int) -> tuple[Calls, dict[str, str
     return calls, modes
 
 
-def all_answered(stack: Stack, call_ids: list[str]) -> bool:
+def all_settled(stack: Stack, call_ids: list[str]) -> bool:
+    """Every call is in progress past its warning, or already over (a busy machine may
+    fail one at set-up: it is never answered, and must not stall the test)."""
     listed = stack.calls_list()
-    return all((c := listed.get(call_id)) is not None and c["answered_at"] and c["warnings"]
+    return all((c := listed.get(call_id)) is not None
+               and ((c["answered_at"] and c["warnings"]) or c["ended_at"])
                for call_id in call_ids)
 
 
@@ -45,10 +48,10 @@ def check_closed_once(stack: Stack, modes: dict[str, str],
     for call_id, record in records.items():
         assert record is not None, call_id
         assert record["ended_at"] is not None, (call_id, "never closed")
-        assert record["end_reason"] in ("hangup", "interrupted"), record
+        assert record["end_reason"] in ("hangup", "interrupted", "unanswered"), record
         assert record["mode"] == modes[call_id]
         assert record["charge_cents"] == record["ledger_cents"], record  # billed once
-        if modes[call_id] == "recorded":
+        if modes[call_id] == "recorded" and record["answered_at"]:
             assert record["ledger_cents"] > 0, record
             assert len(pcap_files(stack.spool, call_id)) == 1
         else:
@@ -68,12 +71,16 @@ def test_agent_killed_during_50_calls_and_restarted_every_record_closes_once(
     stack: Stack,
 ) -> None:
     calls, modes = place(stack, 50, pause_ms=15000)
-    stack.wait_until("50 calls answered and warned",
-                     lambda: all_answered(stack, calls.call_ids), timeout=180)
-    os.kill(daemon_pid(stack, "agent"), signal.SIGKILL)
-    up = stack.switch("up")  # starts only what died
-    assert "agent" in up.stdout and "kamailio" not in up.stdout, up.stdout
-    calls.wait(180)  # the records are what must hold; sipp's own verdict is in the log
+    try:
+        stack.wait_until("50 calls answered and warned",
+                         lambda: all_settled(stack, calls.call_ids), timeout=180)
+        in_progress = sum(c["ended_at"] is None for c in stack.calls_list().values())
+        os.kill(daemon_pid(stack, "agent"), signal.SIGKILL)
+        up = stack.switch("up")  # starts only what died
+        assert "agent" in up.stdout and "kamailio" not in up.stdout, up.stdout
+    finally:
+        calls.wait(180)  # the records are what must hold; sipp's verdict is in its log
+    assert in_progress >= 40, in_progress  # killed with the calls in progress
     check_closed_once(stack, modes, stack.wait_records(calls.call_ids, timeout=120))
     status = json.loads(stack.switch("status", "--json").stdout)
     assert status["healthy"] is True, status
@@ -83,12 +90,14 @@ def test_switch_restarted_with_calls_in_progress_every_record_closes_once(
     stack: Stack,
 ) -> None:
     calls, modes = place(stack, 20, pause_ms=20000)
-    stack.wait_until("20 calls answered and warned",
-                     lambda: all_answered(stack, calls.call_ids), timeout=180)
-    stack.switch("down")
-    stack.switch("up")
-    # The phones' BYEs reach the restarted Kamailio (loose routing needs no state). The
-    # far end may have given up on a call while the switch was down (sipp then reports
-    # an error for it): what must hold is the records, checked below.
-    calls.wait(180)
+    try:
+        stack.wait_until("20 calls answered and warned",
+                         lambda: all_settled(stack, calls.call_ids), timeout=180)
+        stack.switch("down")
+        stack.switch("up")
+    finally:
+        # The phones' BYEs reach the restarted Kamailio (loose routing needs no state).
+        # The far end may have given up on a call while the switch was down (sipp then
+        # reports an error for it): what must hold is the records, checked below.
+        calls.wait(180)
     check_closed_once(stack, modes, stack.wait_records(calls.call_ids, timeout=120))
