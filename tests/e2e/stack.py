@@ -140,8 +140,10 @@ class Stack:
     # -- calls -----------------------------------------------------------------------
     def sipp_calls(self, rows: list[tuple[str, str, str, str, str]], *, pause_ms: int,
                    rate: float = 10, scenario: str = "uac.xml", wait: bool = True,
-                   timeout: float = 120, sample_repeats: int = 2) -> Calls:
-        """Place one call per row (facility, resident, pin, private, dialled)."""
+                   timeout: float = 120, sample_repeats: int = 2,
+                   at_once: int | None = None) -> Calls:
+        """Place one call per row (facility, resident, pin, private, dialled); at most
+        ``at_once`` in progress at a time (default: all)."""
         tag = uuid.uuid4().hex[:10]
         workdir = self.home / "sipp" / tag
         workdir.mkdir(parents=True)
@@ -155,7 +157,7 @@ class Stack:
             "sipp", "-sf", str(xml), "-inf", str(csv),
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media),
             f"127.0.0.1:{self.sip_port}", "-m", str(len(rows)), "-r", str(rate),
-            "-l", str(len(rows)), "-d", str(pause_ms), "-nostdin", "-trace_err",
+            "-l", str(at_once or len(rows)), "-d", str(pause_ms), "-nostdin", "-trace_err",
             "-cid_str", f"{tag}-%u@privline.test", "-timeout", str(int(timeout)),
         ]
         proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
@@ -216,9 +218,10 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
 
 
 def sip_request(port: int, *, headers: dict[str, str], dialled: str, sdp: bool = True,
-                timeout: float = 5.0) -> tuple[int, dict[str, str], str]:
+                timeout: float = 60.0) -> tuple[int, dict[str, str], str]:
     """One INVITE from a plain socket; returns (final status, headers, call-id).
-    For refusals, where no media flows."""
+    For refusals, where no media flows. Waits for the final answer (the deadline only
+    reports one that never comes: a busy machine may take seconds to decide)."""
     call_id = f"refuse-{uuid.uuid4().hex[:12]}@privline.test"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -236,10 +239,24 @@ def sip_request(port: int, *, headers: dict[str, str], dialled: str, sdp: bool =
         if sdp:
             head.append("Content-Type: application/sdp")
         head.append(f"Content-Length: {len(body)}")
-        sock.sendto(("\r\n".join(head) + "\r\n\r\n" + body).encode(), ("127.0.0.1", port))
-        sock.settimeout(timeout)
+        invite = ("\r\n".join(head) + "\r\n\r\n" + body).encode()
+        deadline = time.monotonic() + timeout
+        resend, answered = 0.5, False
+        sock.sendto(invite, ("127.0.0.1", port))
         while True:
-            data = sock.recv(65535).decode()
+            # Retransmit as a phone does (RFC 3261 timer A) until the switch answers
+            # anything: a busy switch may drop a datagram.
+            sock.settimeout(max(0.05, min(resend, deadline - time.monotonic())))
+            try:
+                data = sock.recv(65535).decode()
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                if not answered:
+                    sock.sendto(invite, ("127.0.0.1", port))
+                    resend = min(resend * 2, 4.0)
+                continue
+            answered = True
             status = int(data.split(" ", 2)[1])
             if status >= 200:
                 break

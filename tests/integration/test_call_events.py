@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from privline.adapters.switch.agent import Reconciler
+from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.testing import FakeKSR, Message, MockRtpengine
 from privline.bootstrap import bootstrap
@@ -112,8 +114,9 @@ def test_why_a_dialog_ended(uow: UnitOfWorkFactory, world: World, seconds: float
     assert state(uow, "e-5@test")[2] == reason
 
 
-def test_a_call_the_switch_lost_is_closed_as_interrupted_once(uow: UnitOfWorkFactory,
-                                                              world: World) -> None:
+def test_a_call_the_switch_lost_is_closed_as_interrupted_once(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path,
+) -> None:
     place(uow, "e-6@test")
     apply(uow, "e-6@test", "answered", 0)
     records = CallRecords(uow, 60)
@@ -121,10 +124,9 @@ def test_a_call_the_switch_lost_is_closed_as_interrupted_once(uow: UnitOfWorkFac
 
     async def rounds() -> list[int]:
         transport, port = await engine.serve()
-        from privline.adapters.switch.ng import AsyncNgClient
-
         ng = await AsyncNgClient.connect("127.0.0.1", port)
-        reconciler = Reconciler(ng, records)
+        cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+        reconciler = Reconciler(ng, records, Announcer(cfg, ng, records))
         try:
             return [await reconciler.run_once(min_age_s=0) for _ in range(3)]
         finally:
@@ -184,3 +186,18 @@ def test_twenty_switch_events_make_four_automatic_checkpoints(
     with rt.uow() as u:
         assert u.audit.count() - before_events == 20
         assert len(u.audit.checkpoints()) - before_checkpoints == 4
+
+
+def test_a_late_answer_after_kamailios_timeout_reopens_the_call(uow: UnitOfWorkFactory,
+                                                                world: World) -> None:
+    """Kamailio's INVITE timer fired (408, `failed`) and then the far end's 200 was
+    relayed: the call connected, and its BYE bills it, once."""
+    place(uow, "e-8@test")
+    apply(uow, "e-8@test", "failed", 10, code=408)
+    assert state(uow, "e-8@test")[2] == "unanswered"
+    apply(uow, "e-8@test", "answered", 11)
+    with uow() as u:
+        record = u.calls.get("e-8@test")
+    assert record is not None and record.ended_at is None and record.answered_at is not None
+    apply(uow, "e-8@test", "bye", 71)
+    assert state(uow, "e-8@test")[:4] == (60, 11, "hangup", 11)

@@ -268,8 +268,12 @@ class Router:
 
     def failure_invite(self) -> int:
         k = self.ksr
-        self.event("failed", k.pv.get("$ci") or "", code=k.pv.get("$T_reply_code"))
-        k.rtpengine.rtpengine_delete0()
+        code = int(k.pv.get("$T_reply_code") or 0)
+        self.event("failed", k.pv.get("$ci") or "", code=code)
+        if code != 408:
+            # After Kamailio's own timeout (408) the far end may still answer, and its
+            # 200 is relayed: keep the media; rtpengine's timeout frees it otherwise.
+            k.rtpengine.rtpengine_delete0()
         return 1
 
     def dialog_event(self, event: str) -> int:

@@ -57,13 +57,21 @@ def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime) -
     if record.answered_at is not None:
         return
     fields: dict[str, object] = {"answered_at": at}
-    if record.ended_at is not None and record.charge_cents == 0 and at <= record.ended_at:
+    reopened = False
+    if record.ended_at is not None and record.end_reason == "unanswered":
+        # Kamailio gave up on the far end (its INVITE timer) and then relayed the far
+        # end's late 200: the call did connect. Open the record again; its BYE closes
+        # and bills it.
+        fields.update(ended_at=None, end_reason=None, duration_s=None, charge_cents=None)
+        reopened = True
+    elif record.ended_at is not None and record.charge_cents == 0 and at <= record.ended_at:
         # Events may reach the core out of order (each Kamailio worker keeps its own
         # journal): a call closed before its answer arrived is billed now, still once.
         seconds, cents = _bill(uow, actor, record, at, record.ended_at)
         fields.update(duration_s=seconds, charge_cents=cents)
     uow.calls.update(record.id, **fields)
-    audit.record(uow, actor, "call.answer", f"call:{record.id}", at, sip_call_id=sip_call_id)
+    audit.record(uow, actor, "call.answer", f"call:{record.id}", at, sip_call_id=sip_call_id,
+                 reopened=reopened)
 
 
 def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, reason: str,

@@ -42,6 +42,19 @@ LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
 ENDS = ("bye", "ended", "failed", "refused")
 
 
+def ends_call(raw: Mapping[str, Any]) -> bool:
+    """Whether the announcer is done with this call. Not after Kamailio's own INVITE
+    timeout (408): the far end's late 200 may still connect it, and it is warned then."""
+    kind = raw.get("kind")
+    return kind in ENDS and not (kind == "failed" and str(raw.get("code")) == "408")
+
+
+def releases_media(raw: Mapping[str, Any]) -> bool:
+    """The dialog's end: its BYEs from Kamailio's timer do not pass the request route,
+    so rtpengine is told here (deleting an already deleted call is harmless)."""
+    return raw.get("kind") == "ended"
+
+
 def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
     """A journal line as a call event; None for what the records do not take."""
     kind, call_id = str(raw.get("kind", "")), str(raw.get("call_id") or "")
@@ -68,12 +81,11 @@ class Intake:
         """Apply what is new in the journal; returns how many lines were read."""
         entries = await asyncio.to_thread(self.reader.pending)
         for entry in entries:
-            if entry.event.get("kind") in ENDS:
+            if ends_call(entry.event):
                 # Also for a backlog: rtpengine must forget a call Kamailio's timer
                 # ended, and nothing may be played to it after its end.
-                call_id = str(entry.event.get("call_id") or "")
-                self.announcer.ended(call_id, delete_media=entry.event.get("kind") in (
-                    "ended", "failed"))
+                self.announcer.ended(str(entry.event.get("call_id") or ""),
+                                     delete_media=releases_media(entry.event))
             event = to_event(entry.event)
             if event is not None and await self.records.apply(event):
                 self.applied += 1
@@ -112,15 +124,16 @@ class LiveTail:
             self.announcer.decided(raw)
         elif kind == "answered":
             self.announcer.answered(raw)
-        elif kind in ENDS:
-            self.announcer.ended(str(raw.get("call_id") or ""),
-                                 delete_media=kind in ("ended", "failed"))
+        elif ends_call(raw):
+            self.announcer.ended(str(raw.get("call_id") or ""), delete_media=releases_media(raw))
 
 
 class Reconciler:
-    def __init__(self, ng: AsyncNgClient, records: CallRecords) -> None:
+    def __init__(self, ng: AsyncNgClient, records: CallRecords, announcer: Announcer
+                 ) -> None:
         self.ng = ng
         self.records = records
+        self.announcer = announcer
         self.suspects: dict[str, datetime] = {}
 
     async def run_once(self, min_age_s: float = 30.0) -> int:
@@ -142,6 +155,7 @@ class Reconciler:
         for call_id, since in missing.items():
             if call_id in self.suspects:
                 log.warning("call %s lost by the switch: closed as interrupted", call_id)
+                self.announcer.ended(call_id, delete_media=False)  # nothing more is played
                 closed += await self.records.apply(CallEvent(call_id, "interrupted", since))
         self.suspects = {c: t for c, t in missing.items() if c not in self.suspects}
         return closed
@@ -162,7 +176,7 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
     tail = asyncio.ensure_future(
         LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).run())
-    reconciler = Reconciler(ng, records)
+    reconciler = Reconciler(ng, records, announcer)
     warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
     beat = asyncio.ensure_future(heartbeat(cfg))
     stop = asyncio.Event()

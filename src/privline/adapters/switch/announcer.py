@@ -38,9 +38,11 @@ from privline.adapters.switch.recordings import escaped, pcap_files, recorded_ca
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.rpc import KamailioRpc
 from privline.domain.announcements import Prompt, text_of
+from privline.services.call_events import CallEvent
 
 log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
+END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
 
 
 @dataclass
@@ -223,11 +225,26 @@ class Announcer:
 
     async def fault(self, call: Call, what: str) -> None:
         """A recorded call without its recording is a hole: end it, loudly. The record
-        notes the fault first, so the dialog's end closes it as a fault."""
+        notes the fault first, so the dialog's end closes it as a fault.
+
+        Kamailio refuses to end a dialog it has not seen confirmed yet (its ACK late on
+        a busy machine) and its RPC answer does not say so: ask again until the dialog's
+        end comes back through the journal. If it never does, release the media (the
+        recording stops) and close the record as a fault here."""
         log.critical("FAULT %s on call %s: ending it", what, call.call_id)
         await self.records.fault(call.call_id, _now(), what)
-        try:
-            await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
-                                    call.to_tag or "")
-        except SwitchError as exc:
-            log.critical("could not end faulted call %s: %s", call.call_id, exc)
+        for attempt in range(END_TRIES):
+            try:
+                await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
+                                        call.to_tag or "")
+            except SwitchError as exc:
+                log.error("ending faulted call %s (try %d): %s", call.call_id, attempt + 1,
+                          exc)
+            await asyncio.sleep(END_WAIT_S)
+            if call.call_id not in self.calls:
+                return  # its end arrived
+        log.critical("could not end faulted call %s: media released, record closed",
+                     call.call_id)
+        self.ended(call.call_id, delete_media=True)
+        await self.records.apply(CallEvent(call.call_id, "ended", _now(), 0,
+                                           {"reason": "fault"}))

@@ -78,10 +78,6 @@ class SwitchConfig:
     def rpc_socket(self) -> Path:
         return self.run_dir / "kamailio-rpc.sock"
 
-    @property
-    def trunk_port(self) -> int:
-        return int(self.trunk.rpartition(":")[2])
-
 
 def default_python_paths() -> tuple[str, ...]:
     """Where Kamailio's embedded Python finds privline and its dependencies: this
@@ -172,7 +168,7 @@ loadmodule "app_python3.so"
 
 modparam("jsonrpcs", "transport", 4)
 modparam("jsonrpcs", "dgram_socket", "{cfg.rpc_socket}")
-modparam("tm", "fr_timer", 5000)
+modparam("tm", "fr_timer", 10000)
 modparam("tm", "fr_inv_timer", 60000)
 modparam("rr", "append_fromtag", 1)
 modparam("dialog", "dlg_flag", 4)

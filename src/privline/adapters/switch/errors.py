@@ -5,8 +5,7 @@
     ├── ProcessError         a daemon did not start or stop as asked
     ├── NgError              rtpengine's ng protocol failed
     │   └── NgTimeout        no answer in time; a retry may help
-    ├── PromptError          espeak-ng or sox failed to make a prompt
-    └── RecordingFault       a call that must be recorded has no recording file
+    └── PromptError          espeak-ng or sox failed to make a prompt
 """
 
 from __future__ import annotations
@@ -38,8 +37,4 @@ class NgTimeout(NgError):
 
 
 class PromptError(SwitchError):
-    pass
-
-
-class RecordingFault(SwitchError):
     pass
