@@ -44,6 +44,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -166,8 +167,9 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
             "-trace_stat", "-stf", str(stats), "-fd", "1000",
             "-cid_str", f"{prefix}%u@bench"]
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    errors = folder / "sipp-errors.log"
+    with errors.open("ab") as err:
+        proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL, stderr=err)
     try:
         proc.wait(calls / rate + 60)
     except subprocess.TimeoutExpired:
@@ -182,6 +184,9 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
         last = lines[-1].split(";")
         ok = int(last[header.index("SuccessfulCall(C)")])
         failed = int(last[header.index("FailedCall(C)")])
+    else:  # sipp did not start: say why instead of reporting a silent zero
+        tail = errors.read_text(errors="replace").strip().splitlines()[-1:]
+        print(f"  sipp failed at rate {rate}: {tail}", file=sys.stderr)
     return ok, failed, elapsed
 
 
@@ -192,7 +197,7 @@ class Records:
         self.db = db
         self.spool = spool
 
-    def _query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
         with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True,
                                                 timeout=30)) as db:
             return db.execute(sql, args).fetchall()
@@ -202,7 +207,7 @@ class Records:
         caught up (the count stops moving)."""
         last, still, deadline = -1, 0, time.monotonic() + 60
         while time.monotonic() < deadline:
-            now = int(self._query(  # type: ignore[arg-type]
+            now = int(self._query(
                 "SELECT count(*) FROM calls WHERE sip_call_id LIKE ? AND ended_at IS NOT "
                 "NULL AND charge_cents IS NOT NULL", prefix + "%")[0][0])
             still = still + 1 if now == last else 0
@@ -211,6 +216,12 @@ class Records:
             last = now
             time.sleep(0.5)
         return last
+
+    def outcomes(self) -> dict[str, int]:
+        """Every decision of the run by mode, reason and end: what the failures were."""
+        rows = self._query("SELECT mode, reason, coalesce(end_reason, 'open'), count(*) "
+                           "FROM calls GROUP BY 1, 2, 3")
+        return {f"{mode}/{reason}/{end}": int(n) for mode, reason, end, n in rows}
 
     def attorney_recorded(self) -> dict[str, int]:
         rows = self._query("SELECT sip_call_id, mode FROM calls WHERE number LIKE ?",
@@ -226,34 +237,38 @@ class Records:
 
 class Step:
     def __init__(self, sip_port: int, rtp: bool, folder: Path, csv: Path, seconds: float,
-                 records: Records | None) -> None:
+                 records: Records | None, shed_dir: Path | None) -> None:
         self.sip_port, self.rtp, self.folder, self.csv = sip_port, rtp, folder, csv
-        self.seconds, self.records = seconds, records
+        self.seconds, self.records, self.shed_dir = seconds, records, shed_dir
         self.xml = scenario("uac.xml", rtp, folder)
 
-    def run(self, rate: int) -> dict[str, object]:
+    def run(self, rate: int) -> dict[str, Any]:
         calls = max(20, int(rate * self.seconds))
         prefix = f"b{time.monotonic_ns()}-"
+        shed = shed_total(self.shed_dir) if self.shed_dir else 0
         ok, failed, elapsed = run_sipp(self.sip_port, rate, calls, 1000 if self.rtp else 0,
                                        self.xml, self.csv, self.folder, prefix)
-        step: dict[str, object] = {"rate": rate, "calls": calls, "sipp_ok": ok,
+        step: dict[str, Any] = {"rate": rate, "calls": calls, "sipp_ok": ok,
                                    "failed": failed, "seconds": round(elapsed, 1)}
         completed = ok
         if self.records is not None:
             completed = min(ok, self.records.closed(prefix))
             step["lost"] = ok - completed  # completed for the phone, no closed record
         step["completed"] = completed
-        print(f"  {self.xml.name} rate {rate}: {completed}/{calls} completed", file=sys.stderr)
+        if self.shed_dir:
+            step["shed_503"] = shed_total(self.shed_dir) - shed
+        print(f"  {self.xml.name} rate {rate}: {completed}/{calls} completed, "
+              f"{step.get('shed_503', 0)} shed", file=sys.stderr)
         return step
 
 
-def ladder(step: Step, rates: list[int], shed_dir: Path | None) -> dict[str, object]:
+def ladder(step: Step, rates: list[int]) -> dict[str, object]:
     steps = []
     best = misses = 0
     for rate in rates:
         result = step.run(rate)
         steps.append(result)
-        if int(result["completed"]) >= 0.99 * int(result["calls"]):  # type: ignore[call-overload]
+        if result["completed"] >= 0.99 * result["calls"]:
             best = rate
             misses = 0
         else:
@@ -264,14 +279,11 @@ def ladder(step: Step, rates: list[int], shed_dir: Path | None) -> dict[str, obj
     out: dict[str, object] = {"max_clean_rate": best, "steps": steps}
     if best:
         time.sleep(2)
-        shed_before = shed_total(shed_dir) if shed_dir else 0
         over = step.run(3 * best)
-        offered_s = int(over["calls"]) / (3 * best)  # type: ignore[call-overload]
-        rate = int(over["completed"]) / offered_s  # type: ignore[call-overload]
+        offered_s = over["calls"] / (3 * best)
+        rate = over["completed"] / offered_s
         over["completed_per_s"] = round(rate, 1)
         over["vs_clean_rate"] = round(rate / best, 3)
-        if shed_dir:
-            over["shed_503"] = shed_total(shed_dir) - shed_before
         out["overload"] = over
     return out
 
@@ -358,10 +370,12 @@ def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
         csv = base / "calls-attorney.csv"
         csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\nx;f1;r1;1234;0;{ATTORNEY}\n")
     try:
-        step = Step(cfg.sip_port, load == "rtp", base, csv, seconds, records)
-        result = ladder(step, rates[load], None if variant == "native" else cfg.shed_dir)
+        step = Step(cfg.sip_port, load == "rtp", base, csv, seconds, records,
+                    None if variant == "native" else cfg.shed_dir)
+        result = ladder(step, rates[load])
         if records is not None:
             result.update(records.attorney_recorded())
+            result["outcomes"] = records.outcomes()
         return result
     finally:
         sweeper.stopping.set()

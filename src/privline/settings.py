@@ -38,8 +38,8 @@ class Settings:
     rtp_ports: tuple[int, int] = (30000, 40000)
     kamailio_children: int = 8  # Kamailio's SIP worker processes
     # Call set-ups decided at once; the other workers answer the excess with 503 at once
-    # and keep serving ACK/BYE (overload control, docs-overload.md). Default: half.
-    decision_slots: int = 4
+    # and keep serving ACK/BYE (overload control, docs-overload.md). Default: all but 2.
+    decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes): 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
     switch_minute_seconds: float = 60.0
@@ -196,8 +196,9 @@ def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: in
 
 def _decision_slots(env: Mapping[str, str], children: int) -> int:
     """Fewer slots than workers, so some worker is always free to shed load and to pass
-    ACKs and BYEs on (one worker alone can only do both in turn)."""
-    return _bounded(env, "PRIVLINE_DECISION_SLOTS", max(1, children // 2), 1,
+    ACKs and BYEs on: two by default (a stateless 503 takes a worker well under a
+    millisecond, so two keep up with any load the machine can receive)."""
+    return _bounded(env, "PRIVLINE_DECISION_SLOTS", max(1, children - 2), 1,
                     max(1, children - 1))
 
 

@@ -270,10 +270,10 @@ def test_shed_counts_add_up_across_workers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, 4), ({"PRIVLINE_KAMAILIO_CHILDREN": "16"}, 8),
-    ({"PRIVLINE_KAMAILIO_CHILDREN": "1"}, 1),
+    ({}, 6), ({"PRIVLINE_KAMAILIO_CHILDREN": "16"}, 14),
+    ({"PRIVLINE_KAMAILIO_CHILDREN": "2"}, 1), ({"PRIVLINE_KAMAILIO_CHILDREN": "1"}, 1),
     ({"PRIVLINE_DECISION_SLOTS": "6"}, 6)])
-def test_decision_slots_default_to_half_the_workers(env: dict[str, str], expected: int,
+def test_decision_slots_default_to_all_workers_but_two(env: dict[str, str], expected: int,
                                                    tmp_path: Path) -> None:
     settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path), **env})
     assert settings.decision_slots == expected

@@ -29,7 +29,7 @@ class SwitchConfig:
     rtp_port_min: int = 30000
     rtp_port_max: int = 40000
     kamailio_children: int = 8
-    decision_slots: int = 4
+    decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes). 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
     minute_seconds: float = 60.0
