@@ -163,7 +163,7 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
     argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
             "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
             f"127.0.0.1:{sip_port}", "-m", str(calls), "-r", str(rate),
-            "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 40),
+            "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 15),
             "-trace_stat", "-stf", str(stats), "-fd", "1000",
             "-cid_str", f"{prefix}%u@bench"]
     start = time.monotonic()
@@ -171,7 +171,7 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
     with errors.open("ab") as err:
         proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        proc.wait(calls / rate + 60)
+        proc.wait(calls / rate + 25)
     except subprocess.TimeoutExpired:
         pass  # overloaded: the stats so far tell how many calls completed
     finally:
