@@ -12,12 +12,21 @@ settings and recording every call it records:
 Two loads: "sdp" (INVITE with SDP offer, no RTP, zero-length call) and "rtp" (1 s of
 A-law each way; sipp's 7 s sample is cut by the BYE). Finished recordings are swept out
 of the spool as the vault does in service (privline checks the spool for each recorded
-call). Each load runs on a fresh switch and far end; sipp climbs a ladder of rates and
-the figure is the highest rate at which >= 99% of calls complete (the climb stops after
-two failed steps in a row).
-Prints one JSON object.
+call). Each load runs on a fresh switch and far end; sipp climbs a ladder of rates.
 
-    .venv/bin/python bench/bench_switch.py [--quick] [--only native,privline]
+A call counts as completed when sipp completed it and, for the core variant, when its
+call record is closed and billed in the database (the records the call agent writes
+from the journal; the difference is reported as ``lost``). The "privline" variant's
+constant decision is not in the database, so sipp's count is its figure. Per variant and
+load the JSON gives ``max_clean_rate`` (the highest offered rate at which >= 99% of
+calls completed; the climb stops after two failed steps in a row) and ``overload``: the
+same switch offered 3x that rate, with the completed rate and its ratio to the clean
+rate, and the INVITEs shed with 503 (docs-overload.md). In the core variant every other
+call dials a verified attorney: ``attorney_recorded`` counts their records in recorded
+mode and their pcaps in the spool (both must be 0).
+Prints one JSON object, with the machine's core count and load average.
+
+    .venv/bin/python bench/bench_switch.py [--quick] [--only native,privline] [--loads sdp]
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,6 +44,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -52,9 +63,12 @@ from privline.adapters.switch.config import (  # noqa: E402
     SwitchConfig,
     render_rtpengine,
 )
+from privline.adapters.switch.recordings import escaped  # noqa: E402
+from privline.adapters.switch.shed import shed_total  # noqa: E402
 from privline.settings import Settings  # noqa: E402
 
 NUMBER = "2025550143"
+ATTORNEY = "2025550199"
 # The "privline" variant's routing: a constant decision, in bench code (bench/switch_boot.py).
 CONSTANT_ENTRY = "bench.switch_boot:mod_init"
 
@@ -142,19 +156,22 @@ def scenario(name: str, rtp: bool, folder: Path) -> Path:
 
 
 def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
-             csv: Path, folder: Path) -> tuple[int, int, float]:
+             csv: Path, folder: Path, prefix: str) -> tuple[int, int, float]:
+    """One step; every Call-ID starts with ``prefix`` so the step's records can be told
+    apart."""
     stats = folder / f"stats-{rate}-{time.monotonic_ns()}.csv"
     argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
             "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
             f"127.0.0.1:{sip_port}", "-m", str(calls), "-r", str(rate),
-            "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 40),
+            "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 15),
             "-trace_stat", "-stf", str(stats), "-fd", "1000",
-            "-cid_str", f"b{time.monotonic_ns()}-%u@bench"]
+            "-cid_str", f"{prefix}%u@bench"]
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    errors = folder / "sipp-errors.log"
+    with errors.open("ab") as err:
+        proc = subprocess.Popen(argv, cwd=folder, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        proc.wait(calls / rate + 60)
+        proc.wait(calls / rate + 25)
     except subprocess.TimeoutExpired:
         pass  # overloaded: the stats so far tell how many calls completed
     finally:
@@ -167,22 +184,91 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
         last = lines[-1].split(";")
         ok = int(last[header.index("SuccessfulCall(C)")])
         failed = int(last[header.index("FailedCall(C)")])
+    else:  # sipp did not start: say why instead of reporting a silent zero
+        tail = errors.read_text(errors="replace").strip().splitlines()[-1:]
+        print(f"  sipp failed at rate {rate}: {tail}", file=sys.stderr)
     return ok, failed, elapsed
 
 
-def ladder(sip_port: int, rtp: bool, rates: list[int], folder: Path, csv: Path,
-           seconds: float) -> dict[str, object]:
-    xml = scenario("uac.xml", rtp, folder)
+class Records:
+    """The core variant's call records, read from its SQLite database."""
+
+    def __init__(self, db: Path, spool: Path) -> None:
+        self.db = db
+        self.spool = spool
+
+    def _query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True,
+                                                timeout=30)) as db:
+            return db.execute(sql, args).fetchall()
+
+    def closed(self, prefix: str) -> int:
+        """Calls of one step with their record closed and billed, once the agent has
+        caught up (the count stops moving)."""
+        last, still, deadline = -1, 0, time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = int(self._query(
+                "SELECT count(*) FROM calls WHERE sip_call_id LIKE ? AND ended_at IS NOT "
+                "NULL AND charge_cents IS NOT NULL", prefix + "%")[0][0])
+            still = still + 1 if now == last else 0
+            if still >= 4:
+                break
+            last = now
+            time.sleep(0.5)
+        return last
+
+    def outcomes(self) -> dict[str, int]:
+        """Every decision of the run by mode, reason and end: what the failures were."""
+        rows = self._query("SELECT mode, reason, coalesce(end_reason, 'open'), count(*) "
+                           "FROM calls GROUP BY 1, 2, 3")
+        return {f"{mode}/{reason}/{end}": int(n) for mode, reason, end, n in rows}
+
+    def attorney_recorded(self) -> dict[str, int]:
+        rows = self._query("SELECT sip_call_id, mode FROM calls WHERE number LIKE ?",
+                           "%" + ATTORNEY)
+        ids = {escaped(str(cid)) for cid, _ in rows if cid}
+        pcaps = [p for folder in (self.spool / "pcaps", self.spool.parent / "swept")
+                 if folder.exists() for p in folder.iterdir()
+                 if p.suffix == ".pcap" and p.name.rpartition("-")[0] in ids]
+        return {"attorney_calls": len(rows),
+                "attorney_recorded": sum(1 for _, mode in rows if mode == "recorded"),
+                "attorney_pcaps": len(pcaps)}
+
+
+class Step:
+    def __init__(self, sip_port: int, rtp: bool, folder: Path, csv: Path, seconds: float,
+                 records: Records | None, shed_dir: Path | None) -> None:
+        self.sip_port, self.rtp, self.folder, self.csv = sip_port, rtp, folder, csv
+        self.seconds, self.records, self.shed_dir = seconds, records, shed_dir
+        self.xml = scenario("uac.xml", rtp, folder)
+
+    def run(self, rate: int) -> dict[str, Any]:
+        calls = max(20, int(rate * self.seconds))
+        prefix = f"b{time.monotonic_ns()}-"
+        shed = shed_total(self.shed_dir) if self.shed_dir else 0
+        ok, failed, elapsed = run_sipp(self.sip_port, rate, calls, 1000 if self.rtp else 0,
+                                       self.xml, self.csv, self.folder, prefix)
+        step: dict[str, Any] = {"rate": rate, "calls": calls, "sipp_ok": ok,
+                                   "failed": failed, "seconds": round(elapsed, 1)}
+        completed = ok
+        if self.records is not None:
+            completed = min(ok, self.records.closed(prefix))
+            step["lost"] = ok - completed  # completed for the phone, no closed record
+        step["completed"] = completed
+        if self.shed_dir:
+            step["shed_503"] = shed_total(self.shed_dir) - shed
+        print(f"  {self.xml.name} rate {rate}: {completed}/{calls} completed, "
+              f"{step.get('shed_503', 0)} shed", file=sys.stderr)
+        return step
+
+
+def ladder(step: Step, rates: list[int]) -> dict[str, object]:
     steps = []
     best = misses = 0
     for rate in rates:
-        calls = max(20, int(rate * seconds))
-        ok, failed, elapsed = run_sipp(sip_port, rate, calls, 1000 if rtp else 0, xml, csv,
-                                       folder)
-        steps.append({"rate": rate, "calls": calls, "ok": ok, "failed": failed,
-                      "seconds": round(elapsed, 1)})
-        print(f"  {xml.name} rate {rate}: {ok}/{calls} ok", file=sys.stderr)
-        if ok >= 0.99 * calls:
+        result = step.run(rate)
+        steps.append(result)
+        if result["completed"] >= 0.99 * result["calls"]:
             best = rate
             misses = 0
         else:
@@ -190,7 +276,16 @@ def ladder(sip_port: int, rtp: bool, rates: list[int], folder: Path, csv: Path,
             if misses == 2:  # one bad step can be noise; two in a row is the limit
                 break
         time.sleep(2)  # let half-finished calls drain
-    return {"max_clean_rate": best, "steps": steps}
+    out: dict[str, object] = {"max_clean_rate": best, "steps": steps}
+    if best:
+        time.sleep(2)
+        over = step.run(3 * best)
+        offered_s = over["calls"] / (3 * best)
+        rate = over["completed"] / offered_s
+        over["completed_per_s"] = round(rate, 1)
+        over["vs_clean_rate"] = round(rate / best, 3)
+        out["overload"] = over
+    return out
 
 
 def start_native(cfg: SwitchConfig) -> list[subprocess.Popen[bytes]]:
@@ -229,6 +324,8 @@ def populate(home: Path, env: dict[str, str]) -> None:
         "500", "--phones", "127.0.0.1/32")
     run("resident", "add", "--facility", "f1", "--id", "r1", "--pin", "1234",
         "--balance", "10000.00")
+    run("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name",
+        "Bench Counsel", "--credential", "NY-7654321", "--verified")
 
 
 def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
@@ -267,8 +364,19 @@ def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
             process.up(cfg, env, entry=CONSTANT_ENTRY)
     sweeper = Sweeper(cfg.recording_dir)
     sweeper.start()
+    records = None
+    if variant == "core":
+        records = Records(home / "privline.db", cfg.recording_dir)
+        csv = base / "calls-attorney.csv"
+        csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\nx;f1;r1;1234;0;{ATTORNEY}\n")
     try:
-        return ladder(cfg.sip_port, load == "rtp", rates[load], base, csv, seconds)
+        step = Step(cfg.sip_port, load == "rtp", base, csv, seconds, records,
+                    None if variant == "native" else cfg.shed_dir)
+        result = ladder(step, rates[load])
+        if records is not None:
+            result.update(records.attorney_recorded())
+            result["outcomes"] = records.outcomes()
+        return result
     finally:
         sweeper.stopping.set()
         if variant == "native":
@@ -288,9 +396,14 @@ def main() -> None:
     seconds = 4.0 if quick else 6.0
     rates = {"sdp": [25, 50, 100, 150, 200, 250, 300, 400, 500, 600],
              "rtp": [10, 25, 50, 75, 100, 150, 200, 250]}
-    core_rates = {"sdp": [4, 8, 16, 24, 32, 48, 64], "rtp": [4, 8, 16, 24, 32, 48]}
-    results: dict[str, object] = {"machine": {"cpus": os.cpu_count()}, "seconds_per_step":
-                                  seconds}
+    core_rates = {"sdp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 300, 400],
+                  "rtp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 250]}
+    loads = ["sdp", "rtp"]
+    if "--loads" in sys.argv:
+        loads = sys.argv[sys.argv.index("--loads") + 1].split(",")
+    results: dict[str, object] = {"machine": {"cpus": os.cpu_count(),
+                                              "loadavg_start": os.getloadavg()},
+                                  "seconds_per_step": seconds}
     with tempfile.TemporaryDirectory(prefix="privline-bench-") as tmp:
         base = Path(tmp)
         csv = base / "calls.csv"
@@ -298,13 +411,13 @@ def main() -> None:
         for variant in variants:
             print(f"{variant}:", file=sys.stderr)
             results[variant] = {}
-            for load in ("sdp", "rtp"):
+            for load in loads:
                 home = base / f"{variant}-{load}"
                 results[variant][load] = run_variant(  # type: ignore[index]
                     variant, load, home, base, csv, seconds,
                     core_rates if variant == "core" else rates)
     summary = {}
-    for load in ("sdp", "rtp"):
+    for load in loads:
         if "native" not in results:
             break
         native = results["native"][load]["max_clean_rate"]  # type: ignore[index]
@@ -312,6 +425,7 @@ def main() -> None:
             mine = results[variant][load]["max_clean_rate"]  # type: ignore[index]
             summary[f"{variant}_vs_native_{load}"] = round(mine / native, 3) if native else None
     results["ratios"] = summary
+    results["machine"]["loadavg_end"] = os.getloadavg()  # type: ignore[index]
     print(json.dumps(results, indent=2))
 
 

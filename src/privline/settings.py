@@ -38,6 +38,9 @@ class Settings:
     agent_port: int = 22224  # the call agent's event port
     rtp_ports: tuple[int, int] = (30000, 40000)
     kamailio_children: int = 8  # Kamailio's SIP worker processes
+    # Call set-ups decided at once; the other workers answer the excess with 503 at once
+    # and keep serving ACK/BYE (overload control, docs-overload.md). Default: all but 2.
+    decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes): 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
     switch_minute_seconds: float = 60.0
@@ -92,6 +95,7 @@ class Settings:
         url = _secret(env, "PRIVLINE_DATABASE_URL") or f"sqlite:///{home / 'privline.db'}"
         if not (url.startswith(("sqlite", "postgresql"))):
             raise SettingsError("PRIVLINE_DATABASE_URL must be a sqlite or postgresql URL")
+        children = _bounded(env, "PRIVLINE_KAMAILIO_CHILDREN", 8, 1, 64)
         return cls(
             home=home,
             database_url=url,
@@ -109,7 +113,8 @@ class Settings:
             ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
             agent_port=_port(env, "PRIVLINE_AGENT_PORT", 22224),
             rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
-            kamailio_children=_bounded(env, "PRIVLINE_KAMAILIO_CHILDREN", 8, 1, 64),
+            kamailio_children=children,
+            decision_slots=_decision_slots(env, children),
             switch_minute_seconds=_seconds(env, "PRIVLINE_SWITCH_MINUTE_SECONDS", 60.0),
             switch_ingest=_flag(env, "PRIVLINE_SWITCH_INGEST", True),
             api_token=_secret(env, "PRIVLINE_TOKEN"),
@@ -131,6 +136,7 @@ class Settings:
             "PRIVLINE_AGENT_PORT": str(self.agent_port),
             "PRIVLINE_RTP_PORTS": f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
             "PRIVLINE_KAMAILIO_CHILDREN": str(self.kamailio_children),
+            "PRIVLINE_DECISION_SLOTS": str(self.decision_slots),
             "PRIVLINE_SWITCH_MINUTE_SECONDS": repr(self.switch_minute_seconds),
             "PRIVLINE_SWITCH_INGEST": "1" if self.switch_ingest else "0",
         }
@@ -199,6 +205,14 @@ def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: in
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise SettingsError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
     return int(raw)
+
+
+def _decision_slots(env: Mapping[str, str], children: int) -> int:
+    """Fewer slots than workers, so some worker is always free to shed load and to pass
+    ACKs and BYEs on: two by default (a stateless 503 takes a worker well under a
+    millisecond, so two keep up with any load the machine can receive)."""
+    return _bounded(env, "PRIVLINE_DECISION_SLOTS", max(1, children - 2), 1,
+                    max(1, children - 1))
 
 
 def _port_range(env: Mapping[str, str], name: str, default: tuple[int, int]

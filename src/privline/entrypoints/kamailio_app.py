@@ -8,8 +8,10 @@ through :class:`Router`.
 An initial INVITE is checked (facility header, trusted source, SDP offer), decided by the
 core, and then either refused with ``X-Privline-Reason`` or relayed to the trunk through
 rtpengine: with recording asked for in the offer when the decision is ``recorded``, and
-with recording explicitly off otherwise. A recorded call whose pcap file does not appear,
-or that would connect while the call agent (which plays its warnings) is down, is refused.
+with recording explicitly off otherwise. A recorded call whose pcap file is not there
+right after rtpengine's reply, or that would connect while the call agent (which plays
+its warnings) is down, is refused. An INVITE that finds every decision slot busy is
+answered at once, statelessly, with 503 and Retry-After (docs-overload.md).
 Every event of a call's life goes to the journal (see
 :mod:`privline.adapters.switch.journal`) before the message that caused it moves on; the
 call agent turns the journal into call records.
@@ -32,7 +34,9 @@ from privline.adapters.switch.decisions import (
     RouteDecision,
 )
 from privline.adapters.switch.journal import JournalWriter
-from privline.adapters.switch.recordings import pcap_files
+from privline.adapters.switch.recordings import has_pcap
+from privline.adapters.switch.shed import ShedCounter
+from privline.adapters.switch.slots import DecisionSlots
 from privline.bootstrap import bootstrap
 from privline.settings import Settings
 
@@ -65,6 +69,8 @@ RECORD_FLAGS = "record-call=yes"
 NO_RECORD_FLAGS = "record-call=no"
 # The agent touches its heartbeat every second; older than this, it is taken as down.
 AGENT_STALE_S = 5.0
+# Overload: the phone may try again this many seconds later (RFC 3261 21.5.4).
+RETRY_AFTER_S = 2
 
 
 class Router:
@@ -74,7 +80,8 @@ class Router:
         self.decisions = decisions
         self.journal = journal
         self.ksr = ksr
-        self.recording_wait_s = 0.5
+        self.slots = DecisionSlots(cfg.slots_dir, cfg.decision_slots)
+        self.shed = ShedCounter(cfg.shed_dir)
 
     # -- helpers -----------------------------------------------------------------
     def log(self, level: str, text: str) -> None:
@@ -126,11 +133,25 @@ class Router:
             return 1
         if k.tm.t_check_trans() == 0:
             return 1  # a retransmission the transaction already absorbed
-        if k.tm.t_newtran() < 0:
-            k.sl.sl_reply_error()
-            return 1
-        k.tm.t_reply(100, "Trying")
-        return self.initial_invite()
+        with self.slots.take() as free:
+            if not free:
+                return self.overloaded()
+            if k.tm.t_newtran() < 0:
+                k.sl.sl_reply_error()
+                return 1
+            k.tm.t_reply(100, "Trying")
+            return self.initial_invite()
+
+    def overloaded(self) -> int:
+        """Every decision slot is busy: answer at once and statelessly (no transaction,
+        no decision, no record; only a count, see docs-overload.md), so this worker is
+        free again for the next message."""
+        k = self.ksr
+        k.hdr.append_to_reply(f"Retry-After: {RETRY_AFTER_S}\r\n")
+        k.hdr.append_to_reply("X-Privline-Reason: overloaded\r\n")
+        k.sl.sl_send_reply(503, "Service Unavailable")
+        self.shed.add()
+        return 1
 
     def initial_invite(self) -> int:
         k = self.ksr
@@ -191,7 +212,7 @@ class Router:
         flags = f"{OFFER_FLAGS} {RECORD_FLAGS if recorded else NO_RECORD_FLAGS}"
         if k.rtpengine.rtpengine_offer(flags) < 0:
             return self.refuse("media_unavailable", call_id)
-        if recorded and not self.recording_started(call_id):
+        if recorded and not has_pcap(self.cfg.recording_dir, call_id):
             # rtpengine answers ok even when it cannot write: only the file proves it.
             k.rtpengine.rtpengine_delete0()
             self.log("crit", f"FAULT recording file missing for recorded call {call_id}")
@@ -219,15 +240,6 @@ class Router:
             k.rtpengine.rtpengine_delete0()
             return self.refuse("trunk_unreachable", call_id)
         return 1
-
-    def recording_started(self, call_id: str) -> bool:
-        deadline = time.monotonic() + self.recording_wait_s
-        while True:
-            if pcap_files(self.cfg.recording_dir, call_id):
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
 
     def in_dialog(self, method: str) -> int:
         k = self.ksr

@@ -17,6 +17,7 @@ from privline.adapters.switch import process
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.errors import SwitchError
 from privline.adapters.switch.recordings import pcap_files
+from privline.adapters.switch.shed import shed_total
 from privline.domain.model import CallRecord
 from privline.entrypoints.cli.app import OPERATOR, emit, fail, runtime
 from privline.services.ports.calls import CallRefusal
@@ -80,16 +81,19 @@ def down(json_out: Json = False) -> None:
 
 @switch_app.command("status")
 def status(json_out: Json = False) -> None:
-    """Which daemons run and answer (the agent: its heartbeat is fresh). Exit 1 when
-    any does not."""
-    state = process.status(SwitchConfig.from_settings(settings()))
+    """Which daemons run and answer (the agent: its heartbeat is fresh), and how many
+    call set-ups were refused for overload. Exit 1 when any daemon does not."""
+    cfg = SwitchConfig.from_settings(settings())
+    state = process.status(cfg)
     healthy = all(v["running"] and v["answers"] for v in state.values())
+    shed = shed_total(cfg.shed_dir)
     if json_out:
-        emit({"healthy": healthy, "daemons": state})
+        emit({"healthy": healthy, "daemons": state, "shed_for_overload": shed})
     else:
         for name, v in state.items():
             typer.echo(f"{name}: {'up' if v['running'] else 'down'}"
                        f"{'' if v['answers'] else ' (not answering)'} pid {v['pid']}")
+        typer.echo(f"refused for overload (503): {shed}")
     if not healthy:
         raise SystemExit(1)
 

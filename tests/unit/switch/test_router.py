@@ -3,6 +3,9 @@ privline.adapters.switch.testing), decisions from a stub of the routing's port."
 
 from __future__ import annotations
 
+import fcntl
+import os
+import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,9 +16,12 @@ import pytest
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.decisions import FacilityInfo, RouteDecision
 from privline.adapters.switch.journal import JournalReader, JournalWriter
+from privline.adapters.switch.recordings import escaped, has_pcap, pcap_files
+from privline.adapters.switch.shed import ShedCounter, shed_total
+from privline.adapters.switch.slots import DecisionSlots
 from privline.adapters.switch.testing import FakeKSR, Message, MockRtpengine
 from privline.entrypoints.kamailio_app import PRIVATE_HEADERS, REFUSALS, Router
-from privline.settings import Settings
+from privline.settings import Settings, SettingsError
 
 PHONE = {"X-Privline-Facility": "f1", "X-Privline-Resident": "r1", "X-Privline-PIN": "1234",
          "X-Other": "kept"}
@@ -46,8 +52,10 @@ class StubDecisions:
 
 class Switch:
     def __init__(self, tmp_path: Path, result: RouteDecision | Exception, *,
-                 engine: MockRtpengine | None = None, agent_up: bool = True) -> None:
-        settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path)})
+                 engine: MockRtpengine | None = None, agent_up: bool = True,
+                 children: int = 8) -> None:
+        settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path),
+                                      "PRIVLINE_KAMAILIO_CHILDREN": str(children)})
         self.cfg = SwitchConfig.from_settings(settings)
         for folder in (self.cfg.journal_dir, self.cfg.run_dir):
             folder.mkdir(parents=True)
@@ -58,7 +66,6 @@ class Switch:
         self.decisions = StubDecisions(result)
         self.router = Router(self.cfg, self.decisions, JournalWriter(self.cfg.journal_dir),
                              self.ksr)
-        self.router.recording_wait_s = 0.05
 
     def invite(self, **overrides: Any) -> FakeKSR:
         fields: dict[str, Any] = {"headers": dict(PHONE)}
@@ -188,3 +195,119 @@ def test_a_calls_life_is_journalled_in_order(tmp_path: Path) -> None:
     kinds = [e["kind"] for e in switch.events()]
     assert kinds == ["decided", "answered", "bye", "ended"]
     assert ksr.deleted == ["call-1@test"]  # the BYE released the media
+
+
+# -- overload control: decision slots ---------------------------------------------------
+def hold_every_slot(switch: Switch) -> list[int]:
+    """Take every decision slot from outside the router, as busy workers would."""
+    fds = []
+    for i in range(switch.cfg.decision_slots):
+        fd = os.open(switch.cfg.slots_dir / f"decision-slot-{i}", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fds.append(fd)
+    return fds
+
+
+def test_with_every_slot_busy_an_invite_gets_503_retry_after_and_no_decision(
+        tmp_path: Path) -> None:
+    switch = Switch(tmp_path, decision("recorded"))
+    held = hold_every_slot(switch)
+    ksr = switch.invite()
+    assert ("sl_send_reply", (503, "Service Unavailable")) in ksr.calls
+    assert "Retry-After: 2" in ksr.reply_headers
+    assert "X-Privline-Reason: overloaded" in ksr.reply_headers
+    assert switch.decisions.asked == []  # the database was not asked
+    assert ksr.replies == [] and ksr.offers == [] and ksr.relayed == []  # no transaction
+    assert switch.events() == []  # no per-call record at overload rate: a count
+    assert shed_total(switch.cfg.shed_dir) == 1
+    for fd in held:
+        os.close(fd)  # a worker finishing its decision frees its slot
+    ksr = switch.invite(call_id="call-2@test")
+    assert switch.decisions.asked and ksr.relayed
+    assert shed_total(switch.cfg.shed_dir) == 1
+
+
+def test_with_every_slot_busy_acks_byes_and_retransmissions_still_pass(
+        tmp_path: Path) -> None:
+    switch = Switch(tmp_path, decision("recorded"))
+    hold_every_slot(switch)
+    switch.ksr.message(Message(method="BYE", to_tag="tt1"), loose_route=True)
+    switch.router.request()
+    assert switch.ksr.relayed and switch.ksr.deleted == ["call-1@test"]
+    switch.ksr.message(Message(method="ACK", to_tag="tt1"), loose_route=True)
+    switch.router.request()
+    assert switch.ksr.relayed
+    assert [e["kind"] for e in switch.events()] == ["bye"]
+    assert shed_total(switch.cfg.shed_dir) == 0
+
+
+def test_a_slot_is_returned_after_every_outcome(tmp_path: Path) -> None:
+    """One slot: connected, denied and failed decisions each give it back (seen from
+    another descriptor, as another worker sees it), or the next INVITE would be shed."""
+    settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path),
+                                  "PRIVLINE_KAMAILIO_CHILDREN": "2"})
+    assert settings.decision_slots == 1
+    outcomes: list[RouteDecision | Exception] = [
+        decision("recorded"), decision("denied", "pin_invalid"), RuntimeError("db down")]
+    for n, outcome in enumerate(outcomes):
+        switch = Switch(tmp_path / str(n), outcome, children=2)
+        other_worker = DecisionSlots(switch.cfg.slots_dir, 1)
+        for i in range(2):
+            ksr = switch.invite(call_id=f"c{i}@test")
+            assert ("sl_send_reply", (503, "Service Unavailable")) not in ksr.calls
+            with other_worker.take() as free:
+                assert free
+        assert len(switch.decisions.asked) == 2
+
+
+def test_shed_counts_add_up_across_workers(tmp_path: Path) -> None:
+    a, b = ShedCounter(tmp_path), ShedCounter(tmp_path)
+    for _ in range(3):
+        a.add()
+    b.add()
+    assert shed_total(tmp_path) == 4
+    assert shed_total(tmp_path / "none") == 0
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, 6), ({"PRIVLINE_KAMAILIO_CHILDREN": "16"}, 14),
+    ({"PRIVLINE_KAMAILIO_CHILDREN": "2"}, 1), ({"PRIVLINE_KAMAILIO_CHILDREN": "1"}, 1),
+    ({"PRIVLINE_DECISION_SLOTS": "6"}, 6)])
+def test_decision_slots_default_to_all_workers_but_two(env: dict[str, str], expected: int,
+                                                   tmp_path: Path) -> None:
+    settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path), **env})
+    assert settings.decision_slots == expected
+    assert Settings.from_env(settings.to_env()).decision_slots == expected
+
+
+@pytest.mark.parametrize("value", ["8", "0", "x"])
+def test_decision_slots_must_leave_a_worker_free(value: str, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="PRIVLINE_DECISION_SLOTS"):
+        Settings.from_env({"PRIVLINE_HOME": str(tmp_path), "PRIVLINE_DECISION_SLOTS": value})
+
+
+# -- the recording's file: one check, no wait ------------------------------------------------
+def test_the_recording_check_is_one_scan_and_never_sleeps(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path)})
+    engine = MockRtpengine(settings.recording_spool, can_write=False)
+    switch = Switch(tmp_path, decision("recorded"), engine=engine)
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError("a SIP worker slept")
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    ksr = switch.invite()
+    assert ksr.reply_headers == ["X-Privline-Reason: recording_fault"]
+    assert ksr.relayed == []
+
+
+def test_has_pcap_finds_only_the_calls_own_file(tmp_path: Path) -> None:
+    pcaps = tmp_path / "pcaps"
+    pcaps.mkdir()
+    for i in range(300):
+        (pcaps / f"other{i}%40x-{i:016x}.pcap").touch()
+    (pcaps / f"{escaped('a@x-1')}-0123456789abcdef.pcap").touch()
+    assert has_pcap(tmp_path, "a@x-1")
+    assert not has_pcap(tmp_path, "a@x")  # a prefix of another call's id is not its file
+    assert pcap_files(tmp_path, "a@x") == []
+    assert not has_pcap(tmp_path / "missing", "a@x")

@@ -29,6 +29,7 @@ class SwitchConfig:
     rtp_port_min: int = 30000
     rtp_port_max: int = 40000
     kamailio_children: int = 8
+    decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes). 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
     minute_seconds: float = 60.0
@@ -47,6 +48,7 @@ class SwitchConfig:
             rtp_port_min=settings.rtp_ports[0],
             rtp_port_max=settings.rtp_ports[1],
             kamailio_children=settings.kamailio_children,
+            decision_slots=settings.decision_slots,
             minute_seconds=settings.switch_minute_seconds,
             ingest=settings.switch_ingest,
             python_paths=default_python_paths(),
@@ -69,6 +71,16 @@ class SwitchConfig:
     def heartbeat(self) -> Path:
         """Touched by the call agent every second; the routing reads its age."""
         return self.run_dir / "agent.alive"
+
+    @property
+    def slots_dir(self) -> Path:
+        """The decision slots' lock files (overload control, docs-overload.md)."""
+        return self.run_dir / "slots"
+
+    @property
+    def shed_dir(self) -> Path:
+        """Each worker's count of INVITEs refused for overload."""
+        return self.run_dir / "shed"
 
     @property
     def prompts_dir(self) -> Path:

@@ -1,0 +1,59 @@
+"""Overload control on the real switch: with every decision slot busy, an INVITE is
+answered at once with 503 and Retry-After, no decision is made and nothing is recorded;
+the refusal is counted in `switch status`."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from privline.adapters.switch.recordings import any_files
+from tests.e2e.conftest import BLOCKED
+from tests.e2e.stack import Stack, sip_request
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"X-Privline-Facility": "f1", "X-Privline-Resident": "r1", "X-Privline-PIN": "1234"}
+
+
+@contextlib.contextmanager
+def every_slot_busy(stack: Stack) -> Iterator[None]:
+    """Hold each slot's lock from outside, as Kamailio workers deep in decisions would
+    (64 covers any PRIVLINE_DECISION_SLOTS)."""
+    folder = stack.home / "switch" / "run" / "slots"
+    fds = [os.open(folder / f"decision-slot-{i}", os.O_RDWR | os.O_CREAT, 0o600)
+           for i in range(64)]
+    try:
+        for fd in fds:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def shed(stack: Stack) -> int:
+    status = json.loads(stack.switch("status", "--json", check=False).stdout)
+    return int(status["shed_for_overload"])
+
+
+def test_every_slot_busy_gets_503_retry_after_and_no_decision(stack: Stack) -> None:
+    before = shed(stack)
+    with every_slot_busy(stack):
+        code, fields, call_id = sip_request(stack.sip_port, headers=PHONE, dialled=BLOCKED)
+    assert (code, fields.get("retry-after"), fields.get("x-privline-reason")) == (
+        503, "2", "overloaded")
+    assert shed(stack) == before + 1
+    # No decision was made for it (a blocked number is refused by the decision, with a
+    # record), and once a slot is free the same INVITE is decided.
+    code, fields, later = sip_request(stack.sip_port, headers=PHONE, dialled=BLOCKED)
+    assert (code, fields.get("x-privline-reason")) == (403, "number_blocked")
+    records = stack.wait_records([later])
+    assert records[later] is not None
+    assert call_id not in stack.calls_list()
+    assert any_files(stack.spool, call_id) == []
