@@ -21,7 +21,7 @@ constant decision is not in the database, so sipp's count is its figure. Per var
 load the JSON gives ``max_clean_rate`` (the highest offered rate at which >= 99% of
 calls completed; the climb stops after two failed steps in a row) and ``overload``: the
 same switch offered 3x that rate, with the completed rate and its ratio to the clean
-rate, and the INVITEs shed with 503 (docs-overload.md). In the core variant every other
+rate, and the INVITEs shed with 503 (docs/overload.md). In the core variant every other
 call dials a verified attorney: ``attorney_recorded`` counts their records in recorded
 mode and their pcaps in the spool (both must be 0).
 Prints one JSON object, with the machine's core count and load average.

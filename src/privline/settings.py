@@ -35,11 +35,10 @@ class Settings:
     pin_key_file: Path | None = None  # keys the residents' PIN hashes (adapters/pin_key.py)
     # The switch (Kamailio, rtpengine, the call agent), all on 127.0.0.1.
     ng_port: int = 22223  # rtpengine's ng control port
-    agent_port: int = 22224  # the call agent's event port
     rtp_ports: tuple[int, int] = (30000, 40000)
     kamailio_children: int = 8  # Kamailio's SIP worker processes
     # Call set-ups decided at once; the other workers answer the excess with 503 at once
-    # and keep serving ACK/BYE (overload control, docs-overload.md). Default: all but 2.
+    # and keep serving ACK/BYE (overload control, docs/overload.md). Default: all but 2.
     decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes): 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
@@ -111,7 +110,6 @@ class Settings:
             web_secret_file=_path(env, "PRIVLINE_WEB_SECRET_FILE"),
             pin_key_file=_path(env, "PRIVLINE_PIN_KEY_FILE"),
             ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
-            agent_port=_port(env, "PRIVLINE_AGENT_PORT", 22224),
             rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
             kamailio_children=children,
             decision_slots=_decision_slots(env, children),
@@ -133,7 +131,6 @@ class Settings:
             "PRIVLINE_SIP_TRUNK": self.sip_trunk,
             "PRIVLINE_AUDIT_CHECKPOINT_EVERY": str(self.audit_checkpoint_every),
             "PRIVLINE_NG_PORT": str(self.ng_port),
-            "PRIVLINE_AGENT_PORT": str(self.agent_port),
             "PRIVLINE_RTP_PORTS": f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
             "PRIVLINE_KAMAILIO_CHILDREN": str(self.kamailio_children),
             "PRIVLINE_DECISION_SLOTS": str(self.decision_slots),

@@ -11,7 +11,7 @@ rtpengine: with recording asked for in the offer when the decision is ``recorded
 with recording explicitly off otherwise. A recorded call whose pcap file is not there
 right after rtpengine's reply, or that would connect while the call agent (which plays
 its warnings) is down, is refused. An INVITE that finds every decision slot busy is
-answered at once, statelessly, with 503 and Retry-After (docs-overload.md).
+answered at once, statelessly, with 503 and Retry-After (docs/overload.md).
 Every event of a call's life goes to the journal (see
 :mod:`privline.adapters.switch.journal`) before the message that caused it moves on; the
 call agent turns the journal into call records.
@@ -144,7 +144,7 @@ class Router:
 
     def overloaded(self) -> int:
         """Every decision slot is busy: answer at once and statelessly (no transaction,
-        no decision, no record; only a count, see docs-overload.md), so this worker is
+        no decision, no record; only a count, see docs/overload.md), so this worker is
         free again for the next message."""
         k = self.ksr
         k.hdr.append_to_reply(f"Retry-After: {RETRY_AFTER_S}\r\n")

@@ -74,7 +74,7 @@ class SwitchConfig:
 
     @property
     def slots_dir(self) -> Path:
-        """The decision slots' lock files (overload control, docs-overload.md)."""
+        """The decision slots' lock files (overload control, docs/overload.md)."""
         return self.run_dir / "slots"
 
     @property

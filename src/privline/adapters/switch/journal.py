@@ -4,7 +4,7 @@ Each Kamailio worker appends each event of a call (answered, bye, dialog ended, 
 refused...) as one JSON line, with one ``write`` on an ``O_APPEND`` descriptor, to its
 own file in ``switch/journal/``. The write reaches the kernel before the worker handles
 its next message, so an event survives the death of any process (not of the machine:
-there is no fsync per event; see docs-switch.md). The call agent reads every file from
+there is no fsync per event; see docs/switch.md). The call agent reads every file from
 the offset it last finished, applies the events, and only then moves the offset on:
 at-least-once delivery, made exactly-once by the core's idempotent apply.
 """

@@ -2,7 +2,7 @@
 
 A refusal at overload is not a call record: writing one per refused INVITE would put
 the most database work on the switch exactly when the database is its bottleneck (see
-docs-overload.md). Each Kamailio worker keeps its own running count in memory and
+docs/overload.md). Each Kamailio worker keeps its own running count in memory and
 rewrites it in place in its own small file (one ``pwrite``, no fsync, no lock); the
 total is the sum of the files, which `privline switch status` shows.
 """
