@@ -183,8 +183,14 @@ def test_an_investigator_plays_a_recording_with_a_reason_and_the_audit_log_shows
     page.get_by_role("link", name="Recording 1").click()
     page.get_by_label("Reason for listening").fill("case 2026-114: threat reported")
     page.get_by_role("button", name="Play recording").click()
-    page.wait_for_function("document.getElementById('audio').readyState >= 1 && "
-                           "document.getElementById('audio').duration > 1.5")
+    # Waits on the audio element itself; polled from the test (page.evaluate runs over the
+    # DevTools protocol, so the page's CSP, which forbids eval, is left as it is).
+    loaded = "(() => { const a = document.getElementById('audio'); " \
+             "return a.readyState >= 1 && a.duration > 1.5; })()"
+    deadline = time.monotonic() + 30
+    while not page.evaluate(loaded):
+        assert time.monotonic() < deadline, "the recording never loaded in the player"
+        page.wait_for_timeout(100)
     page.screenshot(path=str(SCREENSHOTS / "investigator.png"), full_page=True)
     fits_360(page)
 
