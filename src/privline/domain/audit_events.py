@@ -52,3 +52,12 @@ class AuditAction(StrEnum):
     VAULT_SETTINGS = "vault.settings"
     # Compliance statements.
     REPORT_COMPLIANCE = "report.compliance"
+    BLOCK_REMOVE = "block.remove"
+    CALL_REFUSE = "call.refuse"
+    FACILITY_SET = "facility.set"
+    REGISTRY_REOPEN = "registry.reopen"
+    REGISTRY_REVIEW_KEEP = "registry.review.keep"
+    RESIDENT_DEACTIVATE = "resident.deactivate"
+    RESIDENT_MOVE = "resident.move"
+    RESIDENT_SET_PIN = "resident.set_pin"
+    RESIDENT_UNLOCK = "resident.unlock"

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from privline.domain.audit_events import AuditAction
 from privline.domain.compliance import FORMAT, TITLE, Period, checks, iso
 from privline.domain.compliance_rows import (
     MODES,
@@ -38,7 +39,6 @@ from privline.domain.registry_history import (
     IMPORT_BATCH_ACTIONS,
     AuditRow,
     created_kinds,
-    entry_id_of,
 )
 from privline.domain.vault import BasisType, IncidentKind
 
@@ -298,7 +298,7 @@ def registry_figures(inp: Inputs) -> dict[str, Any]:
         if e.action in IMPORT_BATCH_ACTIONS:
             batches["verified"] += _int(e.details.get("reprotected"))
             batches["revoked"] += _int(e.details.get("revoked_deactivated"))
-            if e.action == "registry.import":
+            if e.action == AuditAction.REGISTRY_IMPORT:
                 batches["revoked"] += _int(e.details.get("revoked_vanished"))
                 batches["runs"] += 1
     instants = registry_instants(inp.period, as_of)
@@ -328,9 +328,6 @@ def registry_figures(inp: Inputs) -> dict[str, Any]:
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-
-def tracked_entry_ids(events: Iterable[AuditRow]) -> set[int]:
-    return {i for i in (entry_id_of(e.subject) for e in events) if i is not None}
 
 
 # --- the statement ----------------------------------------------------------------------

@@ -12,12 +12,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from privline.domain.audit_events import AuditAction
 from privline.domain.compliance import Period
 from privline.domain.model import Facility
 from privline.domain.registry_history import AuditRow, Timeline
 
 MODES = ("recorded", "private", "denied")
-ACCESS_ACTIONS = ("recording.list", "recording.play", "recording.export")
+ACCESS_ACTIONS = (AuditAction.RECORDING_LIST, AuditAction.RECORDING_PLAY,
+                  AuditAction.RECORDING_EXPORT)
 OPENING_WARNING = "recording_warning"
 REMINDER = "recording_reminder"
 

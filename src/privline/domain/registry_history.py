@@ -16,19 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from privline.domain.audit_events import AuditAction
 from privline.domain.registry import Kind, Source, Status
 
 # The per-entry actions and the status each leaves the entry in (``registry.add``
 # leaves the status its details name).
 STATUS_AFTER: dict[str, Status] = {
-    "registry.request": Status.PENDING,
-    "registry.verify": Status.VERIFIED,
-    "registry.revoke": Status.REVOKED,
-    "registry.expire": Status.EXPIRED,
-    "registry.reopen": Status.PENDING,
+    AuditAction.REGISTRY_REQUEST: Status.PENDING,
+    AuditAction.REGISTRY_VERIFY: Status.VERIFIED,
+    AuditAction.REGISTRY_REVOKE: Status.REVOKED,
+    AuditAction.REGISTRY_EXPIRE: Status.EXPIRED,
+    AuditAction.REGISTRY_REOPEN: Status.PENDING,
 }
-ENTRY_ACTIONS = ("registry.add", *STATUS_AFTER)
-IMPORT_BATCH_ACTIONS = ("registry.import.batch", "registry.import")
+ENTRY_ACTIONS = (AuditAction.REGISTRY_ADD, *STATUS_AFTER)
+IMPORT_BATCH_ACTIONS = (AuditAction.REGISTRY_IMPORT_BATCH, AuditAction.REGISTRY_IMPORT)
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,14 @@ def timelines(events: Sequence[AuditRow], rows: Mapping[int, EntryRow]
             source = row.source if row else Source.STAFF
             line = Timeline(entry_id, number, kind, source, event.at)
             lines[entry_id] = line
-            if event.action not in ("registry.add", "registry.request") and row is not None:
+            if (event.action not in (AuditAction.REGISTRY_ADD, AuditAction.REGISTRY_REQUEST)
+                    and row is not None):
                 line.created_at = row.created_at
                 line.changes.append((row.created_at, Status.VERIFIED))
-        if event.action == "registry.add":
+        if event.action == AuditAction.REGISTRY_ADD:
             line.source = _source(event.details.get("source"), line.source)
             line.changes.append((event.at, _status(event.details.get("status"))))
-        elif event.action == "registry.request":
+        elif event.action == AuditAction.REGISTRY_REQUEST:
             line.source = Source.RESIDENT_REQUEST
             line.changes.append((event.at, Status.PENDING))
         else:
@@ -152,9 +154,9 @@ def created_kinds(events: Iterable[AuditRow]) -> dict[int, Kind]:
         entry_id = entry_id_of(event.subject)
         if entry_id is None or entry_id in kinds:
             continue
-        if event.action == "registry.request":
+        if event.action == AuditAction.REGISTRY_REQUEST:
             kinds[entry_id] = Kind.UNSPECIFIED
-        elif event.action == "registry.add":
+        elif event.action == AuditAction.REGISTRY_ADD:
             try:
                 kinds[entry_id] = Kind(str(event.details.get("kind")))
             except ValueError:

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import NoRateCap
 from privline.domain.model import Actor
 from privline.domain.money import MAX_CENTS, check_cents
@@ -39,7 +40,7 @@ def deposit(
         if balance > MAX_CENTS:  # rolled back: one bound for amounts and balances alike
             raise InvalidInput(f"a balance is at most ${MAX_CENTS // 100:,}",
                                code="invalid_amount")
-        audit.record(uow, actor, "account.deposit", f"resident:{resident_id}", now,
+        audit.record(uow, actor, AuditAction.ACCOUNT_DEPOSIT, f"resident:{resident_id}", now,
                      amount_cents=amount_cents, balance_cents=balance)
         uow.commit()
     return balance
@@ -101,7 +102,7 @@ def bill(
     if cents:
         uow.accounts.post(LedgerLine(resident_id, "charge", -cents, now,
                                      f"{seconds}s at {rate}/min", call_id))
-    audit.record(uow, actor, "account.charge", f"call:{call_id}", now,
+    audit.record(uow, actor, AuditAction.ACCOUNT_CHARGE, f"call:{call_id}", now,
                  resident=resident_id, seconds=seconds, rate=str(rate), cents=cents)
     return cents
 
@@ -123,7 +124,7 @@ def refund_call(
         if charged <= 0:
             raise Conflict(f"nothing to refund for call {call_id}", code="nothing_to_refund")
         uow.accounts.post(LedgerLine(resident_id, "refund", charged, now, reason, call_id))
-        audit.record(uow, actor, "account.refund", f"call:{call_id}", now,
+        audit.record(uow, actor, AuditAction.ACCOUNT_REFUND, f"call:{call_id}", now,
                      resident=resident_id, cents=charged, reason=reason)
         uow.commit()
     return charged

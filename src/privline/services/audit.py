@@ -8,15 +8,18 @@ from typing import Any
 
 from privline.domain.access import Action
 from privline.domain.audit_chain import ChainVerification, Checkpoint, verify_chain
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor, AuditEvent
 from privline.services.access import check_allowed
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def record(
-    uow: UnitOfWork, actor: Actor, action: str, subject: str, now: datetime, **details: Any
+    uow: UnitOfWork, actor: Actor, action: AuditAction, subject: str, now: datetime,
+    **details: Any,
 ) -> None:
-    """Append one event; it commits or rolls back with the change it describes."""
+    """Append one event; it commits or rolls back with the change it describes. Its kind
+    is one of the named :class:`AuditAction` values the compliance code reads back."""
     uow.audit.append(AuditEvent(now, f"{actor.role}:{actor.name}", action, subject, details))
 
 

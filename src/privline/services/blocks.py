@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
@@ -70,7 +71,8 @@ def block_number(
         uow.blocks.add(facility_id, resident_id, e164, reason, now)
         block_id = uow.records.find_block(facility_id, resident_id, e164)
         assert block_id is not None  # noqa: S101 - inserted just above
-        audit.record(uow, actor, "block.add", f"facility:{facility_id}", now, block=block_id,
+        audit.record(uow, actor, AuditAction.BLOCK_ADD,
+                     f"facility:{facility_id}", now, block=block_id,
                      number=e164, resident=resident_id, reason=reason,
                      privileged_number=privileged)
         uow.commit()

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor, CallRecord, WarningPlayed
 from privline.services import audit
 from privline.services.access import check_allowed
@@ -70,7 +71,8 @@ def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime) -
         seconds, cents = _bill(uow, actor, record, at, record.ended_at)
         fields.update(duration_s=seconds, charge_cents=cents)
     uow.calls.update(record.id, **fields)
-    audit.record(uow, actor, "call.answer", f"call:{record.id}", at, sip_call_id=sip_call_id,
+    audit.record(uow, actor, AuditAction.CALL_ANSWER,
+                 f"call:{record.id}", at, sip_call_id=sip_call_id,
                  reopened=reopened)
 
 
@@ -89,7 +91,7 @@ def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, re
     if fault and record.fault is None:
         fields["fault"] = fault[:200]
     uow.calls.update(record.id, **fields)
-    audit.record(uow, actor, "call.end", f"call:{record.id}", at, sip_call_id=sip_call_id,
+    audit.record(uow, actor, AuditAction.CALL_END, f"call:{record.id}", at, sip_call_id=sip_call_id,
                  duration_s=seconds, charge_cents=cents, reason=reason[:64])
     return _call(uow, sip_call_id)
 
@@ -97,7 +99,7 @@ def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, re
 def mark_fault(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, what: str) -> None:
     record = _call(uow, sip_call_id)
     uow.calls.update(record.id, fault=what[:200])
-    audit.record(uow, actor, "call.fault", f"call:{record.id}", at, fault=what[:200],
+    audit.record(uow, actor, AuditAction.CALL_FAULT, f"call:{record.id}", at, fault=what[:200],
                  sip_call_id=sip_call_id)
 
 
@@ -119,7 +121,7 @@ def refuse_call(uow: UnitOfWork, actor: Actor, refusal: CallRefusal, *, fault: b
         target = f"refusal:{refusal.sip_call_id[:120]}"
     else:
         return
-    audit.record(uow, actor, "call.refuse", target, refusal.at,
+    audit.record(uow, actor, AuditAction.CALL_REFUSE, target, refusal.at,
                  sip_call_id=refusal.sip_call_id, reason=refusal.reason,
                  sip_code=refusal.sip_code, facility=refusal.facility_id,
                  resident=refusal.resident_id, fault=fault)
@@ -141,7 +143,7 @@ def warning_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: st
     with uow_factory() as uow:
         record = _call(uow, sip_call_id)
         uow.calls.add_warning(record.id, WarningPlayed(at, prompt, evidence))
-        audit.record(uow, actor, "call.warning", f"call:{record.id}", at, prompt=prompt,
+        audit.record(uow, actor, AuditAction.CALL_WARNING, f"call:{record.id}", at, prompt=prompt,
                      sip_call_id=sip_call_id)
         uow.commit()
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, Resident
 from privline.domain.numbers import to_e164
@@ -99,7 +100,8 @@ def _decide(
             raise Conflict(f"call {sip_call_id} was decided already", code="call_exists")
         # Only a re-keyed PIN adds a detail: the hash itself never reaches the log.
         extra = {"pin_rekeyed": True} if rekeyed else {}
-        audit.record(uow, actor, "call.decide", f"call:{record_id}", now, sip_call_id=sip_call_id,
+        audit.record(uow, actor, AuditAction.CALL_DECIDE,
+                     f"call:{record_id}", now, sip_call_id=sip_call_id,
                      facility=facility.id, resident=resident.id, number=number,
                      mode=decision.mode.value, reason=decision.reason.value,
                      private_requested=request.private_requested, review=decision.review,
@@ -151,5 +153,5 @@ def _request_registration(
                  f"resident:{resident_id}", Source.RESIDENT_REQUEST, Status.PENDING, now, None),
         now,
     )
-    audit.record(uow, actor, "registry.request", f"registry:{entry.id}", now,
+    audit.record(uow, actor, AuditAction.REGISTRY_REQUEST, f"registry:{entry.id}", now,
                  number=number, resident=resident_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 from privline.domain.access import Action
 from privline.domain.audit_chain import Checkpoint, verify_chain
+from privline.domain.audit_events import AuditAction
 from privline.domain.compliance import (
     Difference,
     InvalidPeriod,
@@ -49,7 +50,7 @@ from privline.services.ports.audit import Signer
 from privline.services.ports.compliance import ReportQueries, ReportReader
 
 CheckpointOk = Callable[[Checkpoint], bool]
-ISSUE_ACTION = "report.compliance"
+ISSUE_ACTION = AuditAction.REPORT_COMPLIANCE
 MAX_INCIDENTS_LISTED = 1000
 
 

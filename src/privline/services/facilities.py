@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import DomainError
 from privline.domain.model import (
     Actor,
@@ -34,7 +35,8 @@ def add_facility(
             raise Conflict(f"facility {facility.id} already exists", code="facility_exists")
         uow.facilities.add(facility, now)
         details = {k: str(v) if v is not None else None for k, v in asdict(facility).items()}
-        audit.record(uow, actor, "facility.add", f"facility:{facility.id}", now, **details)
+        audit.record(uow, actor, AuditAction.FACILITY_ADD,
+                     f"facility:{facility.id}", now, **details)
         uow.commit()
     return facility
 
@@ -105,7 +107,7 @@ def add_resident(
         if opening_balance_cents:
             uow.accounts.post(LedgerLine(resident_id, "deposit", opening_balance_cents, now,
                                          "opening balance"))
-        audit.record(uow, actor, "resident.add", f"resident:{resident_id}", now,
+        audit.record(uow, actor, AuditAction.RESIDENT_ADD, f"resident:{resident_id}", now,
                      facility=facility_id, opening_balance_cents=opening_balance_cents)
         uow.commit()
     return resident

@@ -19,6 +19,7 @@ from itertools import islice
 from typing import Any
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
@@ -97,7 +98,7 @@ def import_directory(
     seen: set[int] = set()  # a dry run's listed entries: its stamps are rolled back
     with uow_factory() as uow:
         summary.run_id = uow.registry.start_import_run(origin, file_name, now)
-        audit.record(uow, actor, "registry.import.start", f"import:{summary.run_id}", now,
+        audit.record(uow, actor, AuditAction.REGISTRY_IMPORT_START, f"import:{summary.run_id}", now,
                      origin=origin, file=file_name)
         if not dry_run:
             uow.commit()
@@ -107,7 +108,8 @@ def import_directory(
             seen |= _apply(uow, actor, batch, origin, summary, now)
             delta = {k: v - before[k] for k, v in summary.as_json().items()
                      if isinstance(v, int) and not isinstance(v, bool) and k != "run_id"}
-            audit.record(uow, actor, "registry.import.batch", f"import:{summary.run_id}", now,
+            audit.record(uow, actor, AuditAction.REGISTRY_IMPORT_BATCH,
+                         f"import:{summary.run_id}", now,
                          **delta)
             if not dry_run:
                 uow.commit()
@@ -123,7 +125,8 @@ def import_directory(
         if report is not None:
             details["file_report"] = report()
         uow.registry.finish_import_run(summary.run_id, now, details)
-        audit.record(uow, actor, "registry.import", f"import:{summary.run_id}", now, **details)
+        audit.record(uow, actor, AuditAction.REGISTRY_IMPORT,
+                     f"import:{summary.run_id}", now, **details)
         if not dry_run:
             uow.commit()
     return summary

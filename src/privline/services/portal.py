@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from privline.domain.access import Role
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, AuditEvent
 from privline.domain.numbers import to_e164
@@ -114,7 +115,7 @@ def _place(uow: UnitOfWork, registration_id: int, number: str, kind: Kind, name:
               and e.status in (Status.PENDING, Status.VERIFIED)]
 
     def announce(made: list[Entry]) -> None:
-        _audit(uow, now, "registry.add", f"registry:{made[0].id}", number=number,
+        _audit(uow, now, AuditAction.REGISTRY_ADD, f"registry:{made[0].id}", number=number,
                kind=kind.value, status=status.value, source=Source.SELF_REGISTERED.value,
                credential=credential, registration=registration_id,
                directory_entry=matched, competes_with=rivals)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor
 from privline.domain.registry import Entry, Kind, Source, Status
 from privline.domain.text import text_problem
@@ -105,11 +106,11 @@ def approve(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: int, *, kind
         approving = entry
 
         def announce(_: list[Entry]) -> None:
-            audit.record(uow, actor, "registry.verify", f"registry:{approving.id}", now,
+            audit.record(uow, actor, AuditAction.REGISTRY_VERIFY, f"registry:{approving.id}", now,
                          number=approving.number, previous=approving.status.value,
                          note=note, closed=[r.id for r in closed])
             for rival in closed:
-                audit.record(uow, actor, "registry.revoke", f"registry:{rival.id}", now,
+                audit.record(uow, actor, AuditAction.REGISTRY_REVOKE, f"registry:{rival.id}", now,
                              number=rival.number, previous=rival.status.value, note=why)
 
         protection.apply(uow, actor, now=now, announce=announce, move=[

@@ -16,6 +16,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from privline.domain.access import Role
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor
 from privline.domain.vault import IncidentKind, VaultPolicy
 from privline.services import audit
@@ -50,7 +51,7 @@ def quarantine_number(uow: UnitOfWork, actor: Actor, number: str, now: datetime,
             facility_id=facility_id, number=number,
             details={"cause": cause, "destroy_after": destroy_after.isoformat()})
         moved += uow.recordings.quarantine(ids, now, destroy_after, incident)
-        audit.record(uow, actor, "recording.quarantine", f"incident:{incident}", now,
+        audit.record(uow, actor, AuditAction.RECORDING_QUARANTINE, f"incident:{incident}", now,
                      number=number, facility=facility_id, cause=cause,
                      destroy_after=destroy_after.isoformat(), recordings=sorted(ids))
     return moved

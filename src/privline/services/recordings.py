@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from privline.domain.access import Action, Role
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor
 from privline.domain.vault import BasisType, Recording, RecordingState
 from privline.services import audit
@@ -106,7 +107,7 @@ def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str
         found = [_view(r) for r in uow.recordings.visible(
             _scope(uow, actor), facility_id=facility_id, number=number, since=since,
             until=until, limit=limit, offset=offset)]
-        audit.record(uow, actor, "recording.list", "recordings", now, reason=reason,
+        audit.record(uow, actor, AuditAction.RECORDING_LIST, "recordings", now, reason=reason,
                      facility=facility_id, number=number,
                      since=since.isoformat() if since else None,
                      until=until.isoformat() if until else None, limit=limit, offset=offset,
@@ -120,7 +121,7 @@ def play(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_i
     """The recording's WAV, decrypted; its access is audited before any byte is returned."""
     check_allowed(actor, Action.RECORDING_READ)
     reason = text("reason", reason)
-    wav, _ = _open(uow_factory, actor, vault, recording_id, "recording.play", reason, now)
+    wav, _ = _open(uow_factory, actor, vault, recording_id, AuditAction.RECORDING_PLAY, reason, now)
     return wav
 
 
@@ -143,14 +144,14 @@ def export(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording
     recipient = text("recipient", recipient, limit=200)
     ledger: dict[str, Any] = {"basis_type": basis.value, "basis_reference": reference,
                               "recipient": recipient}
-    wav, recording = _open(uow_factory, actor, vault, recording_id, "recording.export",
+    wav, recording = _open(uow_factory, actor, vault, recording_id, AuditAction.RECORDING_EXPORT,
                            reason, now, disclosure=ledger, deliver=deliver)
     assert recording is not None and "id" in ledger  # noqa: S101 - set by _open on success
     return Export(wav, ledger["sha256"], int(ledger["id"]), _view(recording))
 
 
 def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int,
-          action: str, reason: str, now: datetime, disclosure: dict[str, Any] | None = None,
+          action: AuditAction, reason: str, now: datetime, disclosure: dict[str, Any] | None = None,
           deliver: Deliver | None = None) -> tuple[bytes, Recording | None]:
     """Read and decrypt inside the transaction that audits the access (and, for an
     export, delivers, then ledgers the disclosure). A failed attempt is audited, then
@@ -199,7 +200,7 @@ def _open(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_
     return wav, recording
 
 
-def _deliver(uow: UnitOfWork, actor: Actor, action: str, subject: str, now: datetime,
+def _deliver(uow: UnitOfWork, actor: Actor, action: AuditAction, subject: str, now: datetime,
              reason: str, wav: bytes, deliver: Deliver | None,
              disclosure: dict[str, Any] | None) -> ServiceError | None:
     # The ledger and the audit log record only what happened: a copy that was never
@@ -227,7 +228,7 @@ def grant_facility(uow_factory: UnitOfWorkFactory, actor: Actor, *, user_id: int
         get_facility(uow, facility_id)
         added = uow.user_facilities.grant(user_id, facility_id, now)
         if added:
-            audit.record(uow, actor, "user.grant_facility", f"user:{user_id}", now,
+            audit.record(uow, actor, AuditAction.USER_GRANT_FACILITY, f"user:{user_id}", now,
                          facility=facility_id)
             uow.commit()
     return added
@@ -239,7 +240,7 @@ def revoke_facility(uow_factory: UnitOfWorkFactory, actor: Actor, *, user_id: in
     with uow_factory() as uow:
         removed = uow.user_facilities.revoke(user_id, facility_id)
         if removed:
-            audit.record(uow, actor, "user.revoke_facility", f"user:{user_id}", now,
+            audit.record(uow, actor, AuditAction.USER_REVOKE_FACILITY, f"user:{user_id}", now,
                          facility=facility_id)
             uow.commit()
     return removed

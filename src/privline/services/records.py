@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Generic, TypeVar
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import DomainError
 from privline.domain.model import Actor, CallRecord, Facility, Resident
 from privline.domain.policy import UnknownPrivilege
@@ -166,7 +167,8 @@ def set_facility(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: str,
         uow.records.update_facility(after)
         changed = {k: _text(getattr(after, k)) for k in _fields(before)
                    if getattr(after, k) != getattr(before, k)}
-        audit.record(uow, actor, "facility.set", f"facility:{facility_id}", now, **changed)
+        audit.record(uow, actor, AuditAction.FACILITY_SET,
+                     f"facility:{facility_id}", now, **changed)
         uow.commit()
     return _facility_view(after, now)
 
@@ -230,7 +232,7 @@ def unlock_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: s
         was = resident.locked_until
         resident.locked_until, resident.failed_pins = None, 0
         uow.residents.save(resident)
-        audit.record(uow, actor, "resident.unlock", f"resident:{resident_id}", now,
+        audit.record(uow, actor, AuditAction.RESIDENT_UNLOCK, f"resident:{resident_id}", now,
                      locked_until=was.isoformat() if was else None)
         uow.commit()
 
@@ -244,7 +246,7 @@ def set_pin(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: str, *, p
         _resident(uow, resident_id)
         uow.records.set_pin_hash(resident_id,
                                  pins.hash_pin(pins.require(uow.pins), resident_id, pin))
-        audit.record(uow, actor, "resident.set_pin", f"resident:{resident_id}", now)
+        audit.record(uow, actor, AuditAction.RESIDENT_SET_PIN, f"resident:{resident_id}", now)
         uow.commit()
 
 
@@ -259,7 +261,7 @@ def deactivate_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_i
                            code="already_inactive")
         resident.active = False
         uow.residents.save(resident)
-        audit.record(uow, actor, "resident.deactivate", f"resident:{resident_id}", now)
+        audit.record(uow, actor, AuditAction.RESIDENT_DEACTIVATE, f"resident:{resident_id}", now)
         uow.commit()
 
 
@@ -274,7 +276,7 @@ def move_resident(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: str
             raise Conflict(f"resident {resident_id} is already at facility {facility_id}",
                            code="same_facility", facility=facility_id)
         uow.records.move_resident(resident_id, facility_id)
-        audit.record(uow, actor, "resident.move", f"resident:{resident_id}", now,
+        audit.record(uow, actor, AuditAction.RESIDENT_MOVE, f"resident:{resident_id}", now,
                      **{"from": row.facility_id, "to": facility_id})
         uow.commit()
 
@@ -315,7 +317,7 @@ def remove_block(uow_factory: UnitOfWorkFactory, actor: Actor, block_id: int, *,
         if block is None:
             raise NotFound(f"no block {block_id}", code="block_not_found")
         uow.records.remove_block(block_id)
-        audit.record(uow, actor, "block.remove", f"facility:{block.facility_id}", now,
+        audit.record(uow, actor, AuditAction.BLOCK_REMOVE, f"facility:{block.facility_id}", now,
                      block=block_id, number=block.number, resident=block.resident_id,
                      reason=reason)
         uow.commit()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
@@ -80,7 +81,7 @@ def add_entry(
                                code="entry_exists", entry_id=existing.id)
         until = now + valid_for if verified else None
         def announce(made: list[Entry]) -> None:
-            audit.record(uow, actor, "registry.add", f"registry:{made[0].id}", now,
+            audit.record(uow, actor, AuditAction.REGISTRY_ADD, f"registry:{made[0].id}", now,
                          number=e164, kind=parsed_kind.value, status=status.value,
                          source=source.value, credential=credential)
 
@@ -123,7 +124,7 @@ def change_status(
         before = entry
 
         def announce(_: list[Entry]) -> None:
-            audit.record(uow, actor, f"registry.{_VERBS[target]}", f"registry:{entry_id}", now,
+            audit.record(uow, actor, _VERBS[target], f"registry:{entry_id}", now,
                          number=before.number, previous=before.status.value, note=note,
                          review=before.review)
 
@@ -135,8 +136,9 @@ def change_status(
     return updated
 
 
-_VERBS = {Status.VERIFIED: "verify", Status.REVOKED: "revoke", Status.EXPIRED: "expire",
-          Status.PENDING: "reopen"}
+_VERBS = {Status.VERIFIED: AuditAction.REGISTRY_VERIFY,
+          Status.REVOKED: AuditAction.REGISTRY_REVOKE,
+          Status.EXPIRED: AuditAction.REGISTRY_EXPIRE, Status.PENDING: AuditAction.REGISTRY_REOPEN}
 
 
 def check(uow_factory: UnitOfWorkFactory, actor: Actor, number: str, *, now: datetime
@@ -204,7 +206,7 @@ def keep_after_review(uow_factory: UnitOfWorkFactory, actor: Actor, entry_id: in
         if entry.review is None or entry.status is not Status.VERIFIED:
             raise Conflict(f"entry {entry_id} is not waiting for review", code="not_in_review")
         uow.registry.settle_review(entry_id, now, reason)
-        audit.record(uow, actor, "registry.review.keep", f"registry:{entry_id}", now,
+        audit.record(uow, actor, AuditAction.REGISTRY_REVIEW_KEEP, f"registry:{entry_id}", now,
                      number=entry.number, review=entry.review, note=reason)
         kept = uow.registry.get(entry_id)
         uow.commit()

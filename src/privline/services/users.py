@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from privline.domain.access import Action, Role
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor, User
 from privline.domain.text import free_text
 from privline.services import audit
@@ -33,7 +34,7 @@ def add_user(
     token = "pl_" + secrets.token_urlsafe(32)
     with uow_factory() as uow:
         user = uow.users.add(name, parsed, _digest(token), now)
-        audit.record(uow, actor, "user.add", f"user:{user.id}", now, name=name, role=role)
+        audit.record(uow, actor, AuditAction.USER_ADD, f"user:{user.id}", now, name=name, role=role)
         uow.commit()
     return user, token
 

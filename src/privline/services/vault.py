@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor, CallRecord
 from privline.domain.registry import privilege_at
 from privline.domain.vault import (
@@ -199,7 +200,7 @@ def _refuse(uow: UnitOfWork, actor: Actor, item: SpooledItem, call: CallRecord |
             why = "no call record" if call is None else "the call has no parsed number"
             incident = uow.incidents.open(kind, at=now, recordings=1, details={"why": why},
                                           **where)
-            audit.record(uow, actor, "recording.hold_back", f"incident:{incident}", now,
+            audit.record(uow, actor, AuditAction.RECORDING_HOLD_BACK, f"incident:{incident}", now,
                          why=why, **where)
         return Outcome.HELD_BACK
     assert call is not None  # noqa: S101 - only HOLD_BACK comes without a call
@@ -218,7 +219,8 @@ def _refuse(uow: UnitOfWork, actor: Actor, item: SpooledItem, call: CallRecord |
         call_at=call.at, state=RecordingState.DESTROYED, blob_id=None, wrapped_key=None,
         master_key_id=None, audio_ms=None, audio_bytes=None, channels=None,
         incident_id=incident, destroyed_reason=reason.value), now)
-    audit.record(uow, actor, "recording.destroy_on_arrival", f"recording:{recording_id}", now,
+    audit.record(uow, actor, AuditAction.RECORDING_DESTROY_ON_ARRIVAL,
+                 f"recording:{recording_id}", now,
                  incident=incident, reason=reason.value, call_mode=call.mode, **where)
     return Outcome.DESTROYED
 
@@ -233,7 +235,7 @@ def _hold_back_undecodable(uow_factory: UnitOfWorkFactory, actor: Actor, vault: 
                 kind, at=now, recordings=1, details={"error": exc.message[:500]},
                 spool_key=item.key, sip_call_id=item.call_id, facility_id=call.facility_id,
                 number=call.number)
-            audit.record(uow, actor, "recording.hold_back", f"incident:{incident}", now,
+            audit.record(uow, actor, AuditAction.RECORDING_HOLD_BACK, f"incident:{incident}", now,
                          spool_key=item.key, sip_call_id=item.call_id, error=exc.message[:500])
             uow.commit()
     vault.source.hold_back(item)
@@ -259,7 +261,7 @@ def _index(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, item: Spo
                 _discard(vault, new.blob_id)
                 return outcome, None
             recording_id = uow.recordings.add(new, now)
-            audit.record(uow, actor, "recording.store", f"recording:{recording_id}", now,
+            audit.record(uow, actor, AuditAction.RECORDING_STORE, f"recording:{recording_id}", now,
                          spool_key=item.key, sip_call_id=item.call_id,
                          facility=new.facility_id, audio_ms=new.audio_ms,
                          audio_bytes=new.audio_bytes, master_key_id=new.master_key_id)
@@ -325,7 +327,7 @@ def sweep(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, *, now: da
         raise Unavailable(f"the blob store failed: {exc.message}", code="vault_failure") from exc
     if report.reclaimed_orphans or report.reclaimed_destroyed or report.missing_blobs:
         with uow_factory() as uow:
-            audit.record(uow, actor, "vault.reconcile", "vault", now,
+            audit.record(uow, actor, AuditAction.VAULT_RECONCILE, "vault", now,
                          reclaimed_orphans=report.reclaimed_orphans,
                          reclaimed_destroyed=report.reclaimed_destroyed,
                          missing_blobs=report.missing_blobs[:1000])

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from privline.domain.access import Action
+from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor
 from privline.domain.text import free_text
 from privline.domain.vault import (
@@ -123,7 +124,7 @@ def _destroy(uow: UnitOfWork, actor: Actor, recordings: Sequence[Recording],
              reason: DestroyReason, now: datetime, **details: Any) -> None:
     uow.recordings.destroy([r.id for r in recordings], now, reason.value)
     for r in recordings:
-        audit.record(uow, actor, "recording.destroy", f"recording:{r.id}", now,
+        audit.record(uow, actor, AuditAction.RECORDING_DESTROY, f"recording:{r.id}", now,
                      reason=reason.value, previous=r.state.value, blob_id=r.blob_id,
                      facility=r.facility_id, **details)
 
@@ -160,7 +161,7 @@ def place_hold(uow_factory: UnitOfWorkFactory, actor: Actor, recording_id: int, 
                            f"{recording.destroyed_at}", code="already_destroyed")
         by = f"{actor.role}:{actor.name}"
         hold_id = uow.holds.place(recording_id, basis, by, now)
-        audit.record(uow, actor, "recording.hold", f"recording:{recording_id}", now,
+        audit.record(uow, actor, AuditAction.RECORDING_HOLD, f"recording:{recording_id}", now,
                      hold=hold_id, basis=basis, state=recording.state.value)
         hold = uow.holds.get(hold_id)
         uow.commit()
@@ -179,7 +180,8 @@ def release_hold(uow_factory: UnitOfWorkFactory, actor: Actor, hold_id: int, *,
         if hold.released_at is not None:
             raise Conflict(f"legal hold {hold_id} was released already", code="hold_released")
         uow.holds.release(hold_id, f"{actor.role}:{actor.name}", reason, now)
-        audit.record(uow, actor, "recording.release_hold", f"recording:{hold.recording_id}",
+        audit.record(uow, actor, AuditAction.RECORDING_RELEASE_HOLD,
+                     f"recording:{hold.recording_id}",
                      now, hold=hold_id, reason=reason)
         released = uow.holds.get(hold_id)
         uow.commit()
@@ -202,7 +204,7 @@ def set_policy(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: str, *
         if problems:
             raise InvalidInput("; ".join(problems), code="invalid_period")
         uow.vault_settings.set(facility_id, policy, now)
-        audit.record(uow, actor, "vault.settings", f"facility:{facility_id}", now,
+        audit.record(uow, actor, AuditAction.VAULT_SETTINGS, f"facility:{facility_id}", now,
                      review_days=policy.review_days, retention_days=policy.retention_days,
                      previous_review_days=current.review_days,
                      previous_retention_days=current.retention_days)

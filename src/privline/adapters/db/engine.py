@@ -10,10 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from privline.adapters.db import portal_repositories as portal_repos
-from privline.adapters.db import records_repositories as records_repos
 from privline.adapters.db import repositories as repos
-from privline.adapters.db import vault_repositories as vault_repos
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports import records as records_ports
@@ -153,14 +150,14 @@ class SqlUnitOfWork:
         self.users = repos.SqlUsers(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.calls = repos.SqlCalls(conn)
-        self.portal = portal_repos.SqlPortal(conn)
-        self.recordings = vault_repos.SqlRecordings(conn)
-        self.incidents = vault_repos.SqlIncidents(conn)
-        self.holds = vault_repos.SqlLegalHolds(conn)
-        self.disclosures = vault_repos.SqlDisclosures(conn)
-        self.vault_settings = vault_repos.SqlVaultSettings(conn)
-        self.user_facilities = vault_repos.SqlUserFacilities(conn)
-        self.records = records_repos.SqlRecords(conn)
+        self.portal = repos.SqlPortal(conn)
+        self.recordings = repos.SqlRecordings(conn)
+        self.incidents = repos.SqlIncidents(conn)
+        self.holds = repos.SqlLegalHolds(conn)
+        self.disclosures = repos.SqlDisclosures(conn)
+        self.vault_settings = repos.SqlVaultSettings(conn)
+        self.user_facilities = repos.SqlUserFacilities(conn)
+        self.records = repos.SqlRecords(conn)
         return self
 
     def commit(self) -> None:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Row,
     and_,
     delete,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from privline.adapters.db import tables as t
+from privline.adapters.db.repositories.base import SqlRepository
 from privline.adapters.db.tables import vault as v
 from privline.domain.audit_chain import canonical_json
 from privline.domain.registry import Status
@@ -58,12 +58,8 @@ def _recording(row: Row[Any]) -> Recording:
     return Recording(**values)
 
 
-class _Repo:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
 
-
-class SqlRecordings(_Repo):
+class SqlRecordings(SqlRepository):
     def get(self, recording_id: int) -> Recording | None:
         row = self.conn.execute(select(*_RECORDING_COLUMNS).where(R.id == recording_id)).first()
         return None if row is None else _recording(row)
@@ -219,7 +215,7 @@ class SqlRecordings(_Repo):
 INC = v.incidents.c
 
 
-class SqlIncidents(_Repo):
+class SqlIncidents(SqlRepository):
     def open(self, kind: IncidentKind, *, at: datetime, recordings: int,
              details: Mapping[str, Any], spool_key: str | None = None,
              sip_call_id: str | None = None, facility_id: str | None = None,
@@ -246,7 +242,7 @@ class SqlIncidents(_Repo):
 H = v.legal_holds.c
 
 
-class SqlLegalHolds(_Repo):
+class SqlLegalHolds(SqlRepository):
     def place(self, recording_id: int, basis: str, by: str, at: datetime) -> int:
         return int(self.conn.execute(insert(v.legal_holds).values(
             recording_id=recording_id, basis=basis, placed_by=by, placed_at=at)
@@ -273,7 +269,7 @@ class SqlLegalHolds(_Repo):
 D = v.disclosures.c
 
 
-class SqlDisclosures(_Repo):
+class SqlDisclosures(SqlRepository):
     def add(self, recording_id: int, actor: str, basis_type: str, basis_reference: str,
             recipient: str, reason: str, sha256: str, at: datetime) -> int:
         return int(self.conn.execute(insert(v.disclosures).values(
@@ -293,7 +289,7 @@ class SqlDisclosures(_Repo):
 S = v.facility_vault_settings.c
 
 
-class SqlVaultSettings(_Repo):
+class SqlVaultSettings(SqlRepository):
     def get(self, facility_id: str) -> VaultPolicy:
         row = self.conn.execute(select(S.review_days, S.retention_days)
                                 .where(S.facility_id == facility_id)).first()
@@ -312,7 +308,7 @@ class SqlVaultSettings(_Repo):
 U = t.user_facilities.c
 
 
-class SqlUserFacilities(_Repo):
+class SqlUserFacilities(SqlRepository):
     def user_exists(self, user_id: int) -> bool:
         return self.conn.execute(select(t.users.c.id).where(t.users.c.id == user_id)
                                  ).first() is not None

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from privline.adapters.db import tables as t
-from privline.adapters.db.repositories import _CALL_COLUMNS, _ENTRY_COLUMNS, SqlCalls, _entry
+from privline.adapters.db.repositories.calls import _CALL_COLUMNS, SqlCalls
+from privline.adapters.db.repositories.registry import _ENTRY_COLUMNS, _entry
 from privline.adapters.db.tables import compliance as rt
 from privline.domain.model import CallRecord, Facility
 from privline.domain.registry import Entry, Status

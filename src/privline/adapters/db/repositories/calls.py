@@ -1,0 +1,115 @@
+"""Call records: decisions, a call's life, events applied once, refusals."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+
+from privline.adapters.db import driver as sql
+from privline.adapters.db import tables as t
+from privline.adapters.db.repositories.base import SqlRepository
+from privline.domain.audit_chain import (
+    canonical_json,
+)
+from privline.domain.model import CallRecord, WarningPlayed
+from privline.domain.policy import Decision
+from privline.services.ports.calls import CallRefusal
+
+_CALL_COLUMNS = [t.calls.c[name] for name in (
+    "id", "sip_call_id", "at", "facility_id", "resident_id", "number", "mode", "reason",
+    "rate_per_minute", "max_minutes", "review", "answered_at", "ended_at", "duration_s",
+    "charge_cents", "end_reason", "fault")]
+
+
+_REFUSAL_COLUMNS = [t.call_refusals.c[name] for name in (
+    "sip_call_id", "at", "facility_id", "resident_id", "dialled", "reason", "sip_code")]
+
+
+class SqlCalls(SqlRepository):
+    def add(self, at: datetime, facility_id: str, resident_id: str, dialled: str,
+            private_requested: bool, decision: Decision, sip_call_id: str | None = None
+            ) -> int | None:
+        found = self.driver.one(sql.ADD_CALL, (
+            sip_call_id, self.driver.time_in(at), facility_id, resident_id, dialled[:64],
+            decision.number, private_requested, decision.mode.value, decision.reason.value,
+            self.driver.decimal_in(decision.rate_per_minute), decision.max_minutes,
+            decision.review))
+        record_id = None if found is None else found[0]
+        return None if record_id is None else int(record_id)
+
+    def get(self, sip_call_id: str) -> CallRecord | None:
+        row = self.conn.execute(select(*_CALL_COLUMNS)
+                                .where(t.calls.c.sip_call_id == sip_call_id)).first()
+        return None if row is None else self._with_warnings([row])[0]
+
+    def update(self, call_id: int, **fields: object) -> None:
+        self.conn.execute(update(t.calls).where(t.calls.c.id == call_id).values(**fields))
+
+    def add_warning(self, call_id: int, warning: WarningPlayed) -> None:
+        self.conn.execute(insert(t.call_warnings).values(
+            call_id=call_id, at=warning.at, prompt=warning.prompt,
+            evidence=canonical_json(warning.evidence)))
+
+    def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+             ) -> Sequence[CallRecord]:
+        query = select(*_CALL_COLUMNS).where(t.calls.c.sip_call_id.is_not(None))
+        if facility_id is not None:
+            query = query.where(t.calls.c.facility_id == facility_id)
+        rows = self.conn.execute(query.order_by(t.calls.c.id.desc()).limit(limit)
+                                 .offset(offset)).all()
+        return self._with_warnings(rows)
+
+    def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool:
+        """Note one switch event; False when it was applied before (a replay). The
+        unique key stops two concurrent appliers; only the call agent applies events."""
+        e = t.call_events.c
+        seen = self.conn.execute(select(e.id).where(
+            e.sip_call_id == sip_call_id, e.kind == kind, e.seq == seq)).first()
+        if seen is not None:
+            return False
+        self.conn.execute(insert(t.call_events).values(
+            sip_call_id=sip_call_id, kind=kind, seq=seq, at=at))
+        return True
+
+    def add_refusal(self, refusal: CallRefusal) -> None:
+        self.conn.execute(insert(t.call_refusals).values(
+            sip_call_id=refusal.sip_call_id, at=refusal.at, facility_id=refusal.facility_id,
+            resident_id=refusal.resident_id, dialled=refusal.dialled, reason=refusal.reason,
+            sip_code=refusal.sip_code))
+
+    def refusal(self, sip_call_id: str) -> CallRefusal | None:
+        row = self.conn.execute(select(*_REFUSAL_COLUMNS).where(
+            t.call_refusals.c.sip_call_id == sip_call_id)).first()
+        return None if row is None else CallRefusal(**row._mapping)
+
+    def refusals(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
+                 ) -> Sequence[CallRefusal]:
+        query = select(*_REFUSAL_COLUMNS)
+        if facility_id is not None:
+            query = query.where(t.call_refusals.c.facility_id == facility_id)
+        rows = self.conn.execute(query.order_by(t.call_refusals.c.id.desc()).limit(limit)
+                                 .offset(offset)).all()
+        return [CallRefusal(**r._mapping) for r in rows]
+
+    def open_calls(self) -> Sequence[CallRecord]:
+        c = t.calls.c
+        rows = self.conn.execute(select(*_CALL_COLUMNS).where(
+            c.sip_call_id.is_not(None), c.ended_at.is_(None), c.mode != "denied")
+            .order_by(c.id)).all()
+        return self._with_warnings(rows)
+
+    def _with_warnings(self, rows: Sequence[Row[Any]]) -> Sequence[CallRecord]:
+        ids = [r[0] for r in rows]
+        warnings: dict[int, builtins.list[WarningPlayed]] = {i: [] for i in ids}
+        if ids:
+            w = t.call_warnings.c
+            for call_id, at, prompt, evidence in self.conn.execute(
+                    select(w.call_id, w.at, w.prompt, w.evidence)
+                    .where(w.call_id.in_(ids)).order_by(w.id)):
+                warnings[call_id].append(WarningPlayed(at, prompt, json.loads(evidence)))
+        return [CallRecord(**dict(r._mapping), warnings=tuple(warnings[r[0]])) for r in rows]
