@@ -12,12 +12,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from privline.domain.access import Role
 from privline.domain.audit_chain import ChainEntry, Checkpoint
-from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
+from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, WarningPlayed
 from privline.domain.policy import Decision
 from privline.domain.registry import Entry, Kind, Source, Status
-from privline.services import vault_ports
+from privline.services import account_ports, vault_ports
 
 
 class RegistryUnavailable(Exception):
@@ -122,11 +121,6 @@ class RegistryRepository(Protocol):
     ) -> Sequence[Entry]: ...
 
 
-class UserRepository(Protocol):
-    def add(self, name: str, role: Role, token_hash: str, at: datetime) -> User: ...
-    def by_token_hash(self, token_hash: str) -> User | None: ...
-
-
 class Signer(Protocol):
     """Signs audit checkpoints and statements with a key the database does not hold."""
 
@@ -191,7 +185,10 @@ class UnitOfWork(Protocol):
     accounts: AccountRepository
     blocks: BlockRepository
     registry: RegistryRepository
-    users: UserRepository
+    users: account_ports.UserRepository
+    tokens: account_ports.TokenRepository  # API tokens
+    sessions: account_ports.SessionRepository  # web sign-ins
+    signin_failures: account_ports.SigninFailures
     audit: AuditLog
     calls: CallLog
     portal: PortalRepository  # the professionals' portal

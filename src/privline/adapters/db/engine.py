@@ -11,10 +11,11 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from privline.adapters.db import account_repositories as account_repos
 from privline.adapters.db import portal_repositories as portal_repos
 from privline.adapters.db import repositories as repos
 from privline.adapters.db import vault_repositories as vault_repos
-from privline.services import ports, vault_ports
+from privline.services import account_ports, ports, vault_ports
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
@@ -75,7 +76,10 @@ class SqlUnitOfWork:
     accounts: ports.AccountRepository
     blocks: ports.BlockRepository
     registry: ports.RegistryRepository
-    users: ports.UserRepository
+    users: account_ports.UserRepository
+    tokens: account_ports.TokenRepository
+    sessions: account_ports.SessionRepository
+    signin_failures: account_ports.SigninFailures
     audit: ports.AuditLog
     calls: ports.CallLog
     portal: ports.PortalRepository  # the professionals' portal
@@ -105,7 +109,10 @@ class SqlUnitOfWork:
         self.accounts = repos.SqlAccounts(conn)
         self.blocks = repos.SqlBlocks(conn)
         self.registry = repos.SqlRegistry(conn)
-        self.users = repos.SqlUsers(conn)
+        self.users = account_repos.SqlUsers(conn)
+        self.tokens = account_repos.SqlTokens(conn)
+        self.sessions = account_repos.SqlSessions(conn)
+        self.signin_failures = account_repos.SqlSigninFailures(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.calls = repos.SqlCalls(conn)
         self.portal = portal_repos.SqlPortal(conn)

@@ -153,9 +153,20 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False),
     Column("role", String(16), nullable=False),
+    # No longer read: tokens live in api_tokens (account_tables.py). Kept because SQLite
+    # cannot drop a UNIQUE column without rebuilding a table others reference; new rows
+    # get the digest of random bytes, which no token can match.
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Sign-in (migration 0007): an argon2id hash, an RFC 6238 secret, the last TOTP time
+    # step accepted (a code is good once), and when the account was disabled.
+    Column("password_hash", String(200)),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", Integer, nullable=False, server_default="0"),
+    Column("disabled_at", UTCDateTime),
 )
+# A name signs in, so it names one user (an index: SQLite adds it without a rebuild).
+Index("ix_users_name", users.c.name, unique=True)
 
 # One row per decision; a decision made for a SIP call carries its Call-ID and then the
 # call's life: answer, end, duration, charge, and any fault.

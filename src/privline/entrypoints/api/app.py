@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from privline.adapters.vault.exceptions import VaultError
 from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
-from privline.entrypoints.api import recordings, routes
+from privline.entrypoints.api import recordings, routes, users
 from privline.entrypoints.api.deps import error_body
 from privline.entrypoints.web import routes as web
 from privline.services.errors import ServiceError
@@ -51,5 +51,6 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(recordings.router)
+    app.include_router(users.router)
     app.include_router(web.router)  # the portal's pages: entrypoints/web
     return app

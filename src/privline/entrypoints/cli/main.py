@@ -11,7 +11,7 @@ from privline.bootstrap import NotInitialised
 from privline.domain.errors import DomainError
 
 # Each command module adds its commands to the one app when imported.
-from privline.entrypoints.cli import audit, commands, imports, report, vault  # noqa: F401
+from privline.entrypoints.cli import audit, commands, imports, report, users, vault  # noqa: F401
 from privline.entrypoints.cli.app import app, fail
 from privline.entrypoints.switch_cli import calls_app, switch_app
 from privline.services.errors import ServiceError

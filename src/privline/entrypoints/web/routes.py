@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from privline.entrypoints.web import public, staff
+from privline.entrypoints.web import public, signin, staff, users
 
 router = APIRouter()
 router.include_router(public.router)
 router.include_router(staff.router)
+router.include_router(signin.router)
+router.include_router(users.router)
