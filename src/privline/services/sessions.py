@@ -112,7 +112,7 @@ def finish_signin(uow_factory: UnitOfWorkFactory, *, checked: PasswordChecked, c
         replayed = step is not None and not uow.users.use_totp_step(user.id, step)
         if not replayed:
             uow.sessions.add(digest(session_id), user.id, address, now)
-            uow.signin_failures.clear(user.name)
+            uow.signin_failures.forgive(user.name)
             uow.audit.append(_event(user, now, "user.signin", address=address,
                                     second_factor=step is not None))
             uow.commit()

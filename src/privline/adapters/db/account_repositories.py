@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from privline.adapters.db import account_tables as acct
 from privline.adapters.db import tables as t
@@ -165,10 +165,11 @@ class SqlSigninFailures(_Repo):
               address: str | None = None) -> int:
         query = select(func.count()).select_from(acct.signin_failures).where(_F.at >= since)
         if user_name is not None:
-            query = query.where(_F.user_name == user_name)
+            query = query.where(_F.user_name == user_name, _F.forgiven.is_(False))
         if address is not None:
             query = query.where(_F.address == address)
         return int(self.conn.execute(query).scalar_one())
 
-    def clear(self, user_name: str) -> None:
-        self.conn.execute(delete(acct.signin_failures).where(_F.user_name == user_name))
+    def forgive(self, user_name: str) -> None:
+        self.conn.execute(update(acct.signin_failures).where(_F.user_name == user_name)
+                          .values(forgiven=True))

@@ -6,7 +6,7 @@ nobody sign in.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 
 from privline.adapters.db.tables import UTCDateTime, metadata
 
@@ -39,4 +39,7 @@ signin_failures = Table(
     Column("at", UTCDateTime, nullable=False, index=True),
     Column("user_name", String(100), nullable=False, index=True),
     Column("address", String(64), nullable=False, index=True),
+    # Set when the account then signs in: it no longer counts against the account, but
+    # still counts against the address it came from.
+    Column("forgiven", Boolean, nullable=False, server_default="0"),
 )

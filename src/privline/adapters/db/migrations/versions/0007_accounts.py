@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('user_name', sa.String(length=100), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('forgiven', sa.Boolean(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signin_failures'))
     )
     with op.batch_alter_table('signin_failures', schema=None) as batch_op:
