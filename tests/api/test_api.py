@@ -18,7 +18,7 @@ from privline.entrypoints.api.app import create_app
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
-from tests.conftest import ADMIN, ATTORNEY_NUMBER, NOW, ROSA, World
+from tests.conftest import ADMIN, ATTORNEY_NUMBER, ROSA, World
 
 
 @pytest.fixture
