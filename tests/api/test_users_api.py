@@ -17,6 +17,7 @@ from privline.settings import Settings
 from tests.conftest import ADMIN, World
 
 PASSWORD = "correct horse battery staple"
+CHECK = "/api/v1/registry/check?number=2125550100"  # any request a staff token may make
 
 
 @pytest.fixture
@@ -73,20 +74,20 @@ def test_a_revoked_token_is_refused_on_its_next_request(rt: Runtime, client: Tes
     admin = bearer(rt, "admin")
     staff = users.add_user(rt.uow, ADMIN, name="stu", role="staff", now=utcnow())
     headers = {"Authorization": f"Bearer {staff.token}"}
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=headers).status_code == 200
+    assert client.get(CHECK, headers=headers).status_code == 200
     tokens = client.get(f"/api/v1/users/{staff.user.id}/tokens", headers=admin).json()
     (token_id,) = [t["id"] for t in tokens["tokens"]]
     gone = client.delete(f"/api/v1/users/{staff.user.id}/tokens/{token_id}", headers=admin)
     assert [t["state"] for t in gone.json()["tokens"]] == ["revoked"]
-    refused = client.get("/api/v1/registry/check?number=2125550100", headers=headers)
+    refused = client.get(CHECK, headers=headers)
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
     # A new token, shown once, works; rotating it away refuses it.
     new = client.post(f"/api/v1/users/{staff.user.id}/tokens", headers=admin,
                       json={"expires_days": 7}).json()
     fresh = {"Authorization": f"Bearer {new['token']}"}
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=fresh).status_code == 200
+    assert client.get(CHECK, headers=fresh).status_code == 200
     client.post(f"/api/v1/users/{staff.user.id}/tokens", headers=admin, json={"rotate": True})
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=fresh).status_code == 401
+    assert client.get(CHECK, headers=fresh).status_code == 401
 
 
 def test_an_expired_token_is_refused(rt: Runtime, client: TestClient) -> None:
@@ -103,14 +104,14 @@ def test_disable_enable_and_revoke_over_the_api(rt: Runtime, client: TestClient)
     headers = {"Authorization": f"Bearer {staff.token}"}
     path = f"/api/v1/users/{staff.user.id}"
     assert client.post(f"{path}/disable", headers=admin).json()["disabled"] is True
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=headers).status_code == 401
+    assert client.get(CHECK, headers=headers).status_code == 401
     again = client.post(f"{path}/disable", headers=admin)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "user_disabled")
     client.post(f"{path}/enable", headers=admin)
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=headers).status_code == 200
+    assert client.get(CHECK, headers=headers).status_code == 200
     revoked = client.post(f"{path}/revoke", headers=admin).json()
     assert [t["state"] for t in revoked["tokens"]] == ["revoked"]
-    assert client.get("/api/v1/registry/check?number=2125550100", headers=headers).status_code == 401
+    assert client.get(CHECK, headers=headers).status_code == 401
 
 
 @pytest.mark.parametrize(("path", "body", "status", "code"), [
