@@ -54,8 +54,8 @@ def create(request: Request, csrf_token: Text = "", name: Text = "", role: Text 
                               password=password, totp=bool(totp),
                               facilities=facility or [], token_days=None)
     except (InvalidInput, Conflict, NotFound) as exc:
-        field = {"facilities": "facility"}.get(str(exc.details.get("field")),
-                                               str(exc.details.get("field", "name")))
+        field = str(exc.details.get("field", "name"))
+        field = "facility" if field == "facilities" else field  # the fieldset's id
         return _page(v, actor, exc.status, errors={field: exc.message}, values=values)
     shown = {"user": made.user, "totp": made.totp}
     return _page(v, actor, 201, shown=shown)
