@@ -10,7 +10,7 @@ Prints one JSON object on stdout.
   audit event, per sign-in. Baseline: one argon2id verify alone (the floor: the
   password's cost by design).
 
-    .venv/bin/python bench/bench_signin.py [--rounds 7] [--n 300]
+    .venv/bin/python bench/bench_signin.py [--rounds 7] [--n 300] [--quick]
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 50: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.n = 3, 50
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         migrate(engine)
