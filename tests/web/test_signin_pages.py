@@ -158,3 +158,14 @@ def test_a_password_reset_on_the_users_page_needs_a_long_password(
     assert sign_in(staff, accounts["staff"]).status_code == 401  # the old one is gone
     assert sign_in(staff, accounts["staff"], password="a new long passphrase"
                    ).status_code == 303
+
+
+def test_after_five_wrong_passwords_even_the_right_one_waits(
+        app_rt: Runtime, accounts: dict[str, users.NewUser]) -> None:
+    client = browser(app_rt)
+    for _ in range(5):
+        assert sign_in(client, accounts["staff"], password="wrong password!").status_code == 401
+    refused = sign_in(client, accounts["staff"])
+    assert refused.status_code == 429
+    assert "Too many failed sign-ins. Wait 15 minutes" in refused.text
+    assert client.get("/staff").status_code == 303
