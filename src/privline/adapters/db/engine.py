@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from privline.adapters.db import account_repositories as account_repos
 from privline.adapters.db import portal_repositories as portal_repos
 from privline.adapters.db import records_repositories as records_repos
 from privline.adapters.db import repositories as repos
@@ -29,7 +30,12 @@ from privline.services.ports.facilities import (
 )
 from privline.services.ports.portal import PortalRepository
 from privline.services.ports.registry import RegistryRepository
-from privline.services.ports.users import UserRepository
+from privline.services.ports.users import (
+    SessionRepository,
+    SigninFailures,
+    TokenRepository,
+    UserRepository,
+)
 from privline.settings import Settings
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -118,6 +124,9 @@ class SqlUnitOfWork:
     blocks: BlockRepository
     registry: RegistryRepository
     users: UserRepository
+    tokens: TokenRepository
+    sessions: SessionRepository
+    signin_failures: SigninFailures
     audit: AuditLog
     calls: CallLog
     portal: PortalRepository  # the professionals' portal
@@ -150,7 +159,10 @@ class SqlUnitOfWork:
         self.accounts = repos.SqlAccounts(conn)
         self.blocks = repos.SqlBlocks(conn)
         self.registry = repos.SqlRegistry(conn)
-        self.users = repos.SqlUsers(conn)
+        self.users = account_repos.SqlUsers(conn)
+        self.tokens = account_repos.SqlTokens(conn)
+        self.sessions = account_repos.SqlSessions(conn)
+        self.signin_failures = account_repos.SqlSigninFailures(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.calls = repos.SqlCalls(conn)
         self.portal = portal_repos.SqlPortal(conn)

@@ -15,7 +15,6 @@ from sqlalchemy.exc import DBAPIError
 from privline.adapters.db import driver as sql
 from privline.adapters.db import tables as t
 from privline.adapters.db.driver import Driver
-from privline.domain.access import Role
 from privline.domain.audit_chain import (
     ChainEntry,
     Checkpoint,
@@ -24,7 +23,7 @@ from privline.domain.audit_chain import (
     checkpoint_message,
     entry_bytes,
 )
-from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, User, WarningPlayed
+from privline.domain.model import AuditEvent, CallRecord, Facility, Resident, WarningPlayed
 from privline.domain.policy import Decision, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Entry, Kind, Review, Source, Status
@@ -301,20 +300,6 @@ class SqlRegistry(_Repo):
 # Revocations an import makes carry this prefix; an import may undo only those, never
 # a revocation staff made.
 IMPORT_NOTE = "import: "
-
-
-class SqlUsers(_Repo):
-    def add(self, name: str, role: Role, token_hash: str, at: datetime) -> User:
-        user_id = self.conn.execute(insert(t.users).values(
-            name=name, role=role.value, token_hash=token_hash, created_at=at)
-            .returning(t.users.c.id)).scalar_one()
-        return User(user_id, name, role, at)
-
-    def by_token_hash(self, token_hash: str) -> User | None:
-        c = t.users.c
-        row = self.conn.execute(select(c.id, c.name, c.role, c.created_at)
-                                .where(c.token_hash == token_hash)).first()
-        return None if row is None else User(row[0], row[1], Role(row[2]), row[3])
 
 
 class SqlAudit(_Repo):
