@@ -85,6 +85,7 @@ from privline.adapters.db import make_engine, migrate
 from privline.adapters.db import tables as t
 from privline.adapters.db.driver import Driver
 from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.db.metadata import DecimalText, UTCDateTime
 from privline.adapters.pin_key import PinKeyring
 from privline.domain.access import Role
 from privline.domain.errors import InvalidNumber
@@ -207,7 +208,7 @@ def _registry_rows(entries: int, sqlite_text: bool) -> Iterator[tuple[Any, ...]]
 BENCH_LOG = Table(
     "bench_call_log", MetaData(),
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", t.UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
     Column("facility_id", String(64), nullable=False),
     Column("resident_id", String(64), nullable=False),
     Column("dialled", String(64), nullable=False),
@@ -215,7 +216,7 @@ BENCH_LOG = Table(
     Column("private_requested", Boolean, nullable=False),
     Column("mode", String(16), nullable=False),
     Column("reason", String(48), nullable=False),
-    Column("rate_per_minute", t.DecimalText, nullable=False),
+    Column("rate_per_minute", DecimalText, nullable=False),
     Column("max_minutes", Integer, nullable=False),
     Column("review", Boolean, nullable=False),
 )

@@ -46,6 +46,10 @@ class Settings:
     switch_ingest: bool = True  # run `vault ingest --every 2` beside the switch's daemons
     # The CLI acts as the holder of this API token instead of the console operator.
     api_token: str | None = None
+    # Staff web sessions end after this long without a request, and this long after
+    # sign-in whatever happens (server-side: signing out ends them at once too).
+    session_idle_minutes: int = 30
+    session_lifetime_hours: int = 12
 
     @property
     def signing_key_path(self) -> Path:
@@ -116,6 +120,8 @@ class Settings:
             switch_minute_seconds=_seconds(env, "PRIVLINE_SWITCH_MINUTE_SECONDS", 60.0),
             switch_ingest=_flag(env, "PRIVLINE_SWITCH_INGEST", True),
             api_token=_secret(env, "PRIVLINE_TOKEN"),
+            session_idle_minutes=_bounded(env, "PRIVLINE_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+            session_lifetime_hours=_bounded(env, "PRIVLINE_SESSION_LIFETIME_HOURS", 12, 1, 24 * 7),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -136,6 +142,8 @@ class Settings:
             "PRIVLINE_DECISION_SLOTS": str(self.decision_slots),
             "PRIVLINE_SWITCH_MINUTE_SECONDS": repr(self.switch_minute_seconds),
             "PRIVLINE_SWITCH_INGEST": "1" if self.switch_ingest else "0",
+            "PRIVLINE_SESSION_IDLE_MINUTES": str(self.session_idle_minutes),
+            "PRIVLINE_SESSION_LIFETIME_HOURS": str(self.session_lifetime_hours),
         }
         for name, path in (("PRIVLINE_SIGNING_KEY_FILE", self.signing_key_file),
                            ("PRIVLINE_MASTER_KEY_FILE", self.master_key_file),

@@ -13,12 +13,12 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from privline.bootstrap import Runtime
+from privline.bootstrap import Runtime, utcnow
 from privline.entrypoints.api.app import create_app
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
-from tests.conftest import ADMIN, ATTORNEY_NUMBER, NOW, ROSA, World
+from tests.conftest import ADMIN, ATTORNEY_NUMBER, ROSA, World
 
 
 @pytest.fixture
@@ -30,7 +30,9 @@ def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) ->
 @pytest.fixture
 def tokens(client: TestClient) -> dict[str, str]:
     rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return {role: users.add_user(rt.uow, ADMIN, name=f"{role}-user", role=role, now=NOW)[1]
+    # Issued now: the API checks a token's expiry against the real clock.
+    return {role: str(users.add_user(rt.uow, ADMIN, name=f"{role}-user", role=role,
+                                     now=utcnow()).token)
             for role in ("admin", "staff", "investigator", "auditor")}
 
 

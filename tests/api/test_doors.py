@@ -13,13 +13,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from privline.bootstrap import Runtime
+from privline.bootstrap import Runtime, utcnow
 from privline.entrypoints.api.app import create_app
 from privline.entrypoints.api.limits import MAX_BODY
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
-from tests.conftest import ADMIN, NOW, World
+from tests.conftest import ADMIN, World
 
 HUGE = str(2**64)
 
@@ -39,7 +39,7 @@ def client(app: FastAPI) -> TestClient:
 @pytest.fixture
 def admin(app: FastAPI) -> dict[str, str]:
     rt: Runtime = app.state.runtime
-    token = users.add_user(rt.uow, ADMIN, name="admin-user", role="admin", now=NOW)[1]
+    token = users.add_user(rt.uow, ADMIN, name="admin-user", role="admin", now=utcnow()).token
     return {"Authorization": f"Bearer {token}"}
 
 

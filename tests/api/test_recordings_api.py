@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from privline.adapters.db import tables as t
-from privline.bootstrap import Runtime
+from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Status
 from privline.entrypoints.api.app import create_app
 from privline.services import recordings, registry, users
@@ -46,7 +46,8 @@ def setup(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World
     tokens = {}
     for name, role in (("ivan", "investigator"), ("olga", "investigator"),
                        ("audrey", "auditor")):
-        user, tokens[name] = users.add_user(uow, ADMIN, name=name, role=role, now=NOW)
+        made = users.add_user(uow, ADMIN, name=name, role=role, now=utcnow())
+        user, tokens[name] = made.user, str(made.token)
         if name == "ivan":  # Ivan works the prison's cases; Olga another facility's
             recordings.grant_facility(uow, ADMIN, user_id=user.id,
                                       facility_id="state-prison", now=NOW)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.signing import Ed25519Signer, verifies
-from privline.bootstrap import Runtime
+from privline.bootstrap import Runtime, utcnow
 from privline.entrypoints.api.app import create_app
 from privline.services import audit, users
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -32,8 +32,8 @@ def api(db_url: str, engine: Engine, uow: UnitOfWorkFactory, tmp_path: Path, wor
 
     audit.checkpoint(signed, ADMIN, now=NOW)
     rt = Runtime(Settings(home=home, database_url=db_url), signed, signer=signer)
-    headers = {role: {"Authorization": "Bearer " + users.add_user(
-        uow, ADMIN, name=role, role=role, now=NOW)[1]} for role in ("staff", "auditor")}
+    headers = {role: {"Authorization": "Bearer " + str(users.add_user(
+        uow, ADMIN, name=role, role=role, now=utcnow()).token)} for role in ("staff", "auditor")}
     return TestClient(create_app(rt)), headers, statement_id
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -30,6 +31,15 @@ from tests.integration.vault_support import place_call, spool_recording, spool_r
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 FAMILY = "+12125550100"
+
+
+PASSWORD = "a console user's long passphrase"
+
+
+@dataclass
+class Account:
+    name: str
+    totp_secret: str | None
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,15 @@ class Server:
                               capture_output=True, text=True)
         return done.stdout
 
-    def token(self, name: str, role: str) -> tuple[int, str]:
+    def account(self, name: str, role: str) -> tuple[int, Account]:
+        """A named user with a password (and, for investigators, the TOTP secret the CLI
+        shows once), as an admin would make one."""
+        password_file = self.home / f"{name}.pw"
+        password_file.write_text(PASSWORD + "\n")
         added = json.loads(self.privline("user", "add", "--name", name, "--role", role,
-                                         "--json"))
-        return int(added["id"]), str(added["token"])
+                                         "--password-file", str(password_file), "--json"))
+        totp = added["totp"]["secret"] if added["totp"] else None
+        return int(added["id"]), Account(name, totp)
 
     def decide(self, pin: str) -> dict[str, object]:
         out = self.privline("call", "decide", "--facility", "demo-prison", "--resident",
@@ -100,10 +115,17 @@ def page() -> Iterator[Page]:
             browser.close()
 
 
-def sign_in(page: Page, server: Server, token: str) -> None:
-    page.goto(f"{server.base}/console/login")
-    page.get_by_label("Token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+def sign_in(page: Page, server: Server, account: Account) -> None:
+    """The one sign-in (/signin): name and password, then the code if the user has one."""
+    page.goto(f"{server.base}/console/login")  # the old address leads there
+    expect(page).to_have_url(f"{server.base}/signin")
+    page.get_by_label("User name").fill(account.name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    if account.totp_secret is not None:
+        expect(page).to_have_url(f"{server.base}/signin/code")
+        page.get_by_label("Code").fill(pyotp.TOTP(account.totp_secret).now())
+        page.get_by_role("button", name="Sign in").click()
 
 
 def fits_360(page: Page) -> None:
@@ -116,14 +138,14 @@ def fits_360(page: Page) -> None:
 
 def test_staff_unlock_reset_a_pin_deposit_and_remove_a_block(server: Server, page: Page
                                                                ) -> None:
-    _, token = server.token("sam-staff", "staff")
+    _, account = server.account("sam-staff", "staff")
     for _ in range(5):  # five wrong PINs lock Rosa out
         server.decide("0000")
     assert server.decide("2468")["reason"] == "resident_locked"
     server.privline("block", "add", "--facility", "demo-prison", "--number", "2025550199",
                     "--reason", "harassment")
 
-    sign_in(page, server, token)
+    sign_in(page, server, account)
     expect(page).to_have_url(f"{server.base}/staff/dashboard")
     expect(page.locator(".stat", has_text="locked residents")).to_contain_text("1")
     page.get_by_role("link", name="Residents", exact=True).click()
@@ -167,14 +189,14 @@ def test_staff_unlock_reset_a_pin_deposit_and_remove_a_block(server: Server, pag
 
 def test_an_investigator_plays_a_recording_with_a_reason_and_the_audit_log_shows_it(
         server: Server, page: Page) -> None:
-    user_id, token = server.token("ivan-investigator", "investigator")
+    user_id, account = server.account("ivan-investigator", "investigator")
     server.privline("user", "grant", "--user", str(user_id), "--facility", "demo-prison")
     rt = bootstrap(Settings.from_env(server.env))
     place_call(rt.uow, "family@console", FAMILY, facility="demo-prison", resident="R1001")
     spool_recording(spool_root(rt.settings.home), "family@console", seconds=2.0)
     server.privline("vault", "ingest")
 
-    sign_in(page, server, token)
+    sign_in(page, server, account)
     expect(page).to_have_url(f"{server.base}/investigate")
     page.get_by_role("button", name="Search").click()  # no reason: refused, nothing listed
     expect(page.locator(".error-summary")).to_be_focused()
@@ -206,12 +228,12 @@ def test_an_investigator_plays_a_recording_with_a_reason_and_the_audit_log_shows
 
 def test_an_auditor_sees_the_log_verified_and_downloads_the_signed_statement(
         server: Server, page: Page, tmp_path: Path) -> None:
-    _, token = server.token("audrey-auditor", "auditor")
+    _, account = server.account("audrey-auditor", "auditor")
     out = tmp_path / "statement"
     period = json.loads(server.privline("report", "compliance", "--period", "2026-H2",
                                         "--out", str(out), "--json"))["period"]
 
-    sign_in(page, server, token)
+    sign_in(page, server, account)
     expect(page).to_have_url(f"{server.base}/audit")
     expect(page.locator("#verdict")).to_contain_text("Verified")
     page.get_by_role("link", name="Statements").click()

@@ -1,9 +1,10 @@
 """The portal in a real browser: Debian's Chromium driven by Playwright, against a real
 `privline serve` on 127.0.0.1.
 
-A lawyer registers (after fixing a typo the server points out), staff sign in with a
-token and approve, and a call decision to the lawyer's number turns from recorded to
-private. Every page is screenshotted into the test's tmp folder for a person to look at.
+A lawyer registers (after fixing a typo the server points out), staff sign in with
+their name and password and approve, and a call decision to the lawyer's number turns
+from recorded to private. Every page is screenshotted into the test's tmp folder for a
+person to look at.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Server:
     base: str
     env: dict[str, str]
     exe: str
-    staff_token: str
+    staff_password: str
 
     def privline(self, *args: str) -> str:
         done = subprocess.run([self.exe, *args], env=self.env, check=True,
@@ -66,8 +67,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
             "PRIVLINE_API_HOST": "127.0.0.1"}
     exe = str(Path(sys.executable).with_name("privline"))
     subprocess.run([exe, "init", "--demo"], env=env, check=True, capture_output=True)
-    added = subprocess.run([exe, "user", "add", "--name", "sam-staff", "--role", "staff",
-                            "--json"], env=env, check=True, capture_output=True, text=True)
+    password = "sam's long staff passphrase"
+    (tmp_path / "sam.pw").write_text(password + "\n")
+    subprocess.run([exe, "user", "add", "--name", "sam-staff", "--role", "staff",
+                    "--password-file", str(tmp_path / "sam.pw")], env=env, check=True,
+                   capture_output=True)
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -82,7 +86,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
-        yield Server(base, env, exe, json.loads(added.stdout)["token"])
+        yield Server(base, env, exe, password)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -154,12 +158,15 @@ def test_a_lawyer_registers_staff_approve_and_calls_to_the_number_become_private
     cookie = next(c for c in page.context.cookies() if c["name"] == "privline_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
-    # Staff sign in with a token and approve it.
+    # Staff sign in (no second factor for this staff user) and approve it.
     page.goto(f"{server.base}/staff/login")
-    shot("login")
-    page.get_by_label("Token").fill(server.staff_token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server.base}/staff")
+    expect(page).to_have_url(f"{server.base}/signin")
+    shot("signin")
+    page.get_by_label("User name").fill("sam-staff")
+    page.get_by_label("Password").fill(server.staff_password)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(f"{server.base}/staff/dashboard")  # staff's home
+    page.goto(f"{server.base}/staff")
     entry = page.locator("li.entry", has_text=LAWYER)
     expect(entry).to_contain_text("lee@example.org")
     shot("queue")
@@ -169,7 +176,7 @@ def test_a_lawyer_registers_staff_approve_and_calls_to_the_number_become_private
     page.goto(f"{server.base}/staff/expiring")
     shot("expiring")
     page.get_by_role("button", name="Sign out sam-staff").click()
-    expect(page).to_have_url(f"{server.base}/staff/login")
+    expect(page).to_have_url(f"{server.base}/signin")
 
     # The lawyer sees the number verified; a call to it is now private.
     page.goto(f"{server.base}/status")

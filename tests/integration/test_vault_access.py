@@ -36,9 +36,10 @@ CLINIC = "+13105550177"
 @pytest.fixture
 def ivan(uow: UnitOfWorkFactory, world: World) -> Actor:
     """An investigator granted the state prison only."""
-    user, token = users.add_user(uow, ADMIN, name="Ivan", role="investigator", now=NOW)
+    made = users.add_user(uow, ADMIN, name="Ivan", role="investigator", now=NOW)
+    user = made.user
     recordings.grant_facility(uow, ADMIN, user_id=user.id, facility_id="state-prison", now=NOW)
-    actor = users.authenticate(uow, token)
+    actor = users.authenticate(uow, str(made.token), now=NOW)
     assert actor.user_id == user.id
     return actor
 
@@ -205,16 +206,16 @@ def test_roles_without_recording_access_are_refused(
 
 def test_an_investigator_with_no_grant_sees_nothing(
         uow: UnitOfWorkFactory, vault: Vault, stored: dict[str, int]) -> None:
-    user, token = users.add_user(uow, ADMIN, name="Nora", role="investigator", now=NOW)
-    nora = users.authenticate(uow, token)
+    made = users.add_user(uow, ADMIN, name="Nora", role="investigator", now=NOW)
+    nora = users.authenticate(uow, str(made.token), now=NOW)
     assert recordings.list_recordings(uow, nora, reason="case 1", now=LATER) == []
     with pytest.raises(NotFound):
         recordings.play(uow, nora, vault, stored["prison"], reason="case 1", now=LATER)
-    recordings.grant_facility(uow, ADMIN, user_id=user.id, facility_id="county-jail",
+    recordings.grant_facility(uow, ADMIN, user_id=made.user.id, facility_id="county-jail",
                               now=LATER)
     assert [r.id for r in recordings.list_recordings(uow, nora, reason="case 1",
                                                      now=LATER)] == [stored["jail"]]
-    recordings.revoke_facility(uow, ADMIN, user_id=user.id, facility_id="county-jail",
+    recordings.revoke_facility(uow, ADMIN, user_id=made.user.id, facility_id="county-jail",
                                now=LATER)
     assert recordings.list_recordings(uow, nora, reason="case 1", now=LATER) == []
 

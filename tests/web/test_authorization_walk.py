@@ -12,9 +12,8 @@ a missing recording gets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from sqlalchemy import select
 
 from privline.adapters.db import tables as t
 from privline.adapters.signing import Ed25519Signer
-from privline.bootstrap import Runtime
+from privline.bootstrap import Runtime, utcnow
 from privline.domain.access import Action, Role, allowed
 from privline.entrypoints.api.app import create_app
 from privline.entrypoints.web.console_investigate import _ticket
@@ -40,6 +39,7 @@ from tests.integration.vault_support import (
     place_call,
     spool_recording,
 )
+from tests.support.signin import PASSWORD, form_csrf, sign_in
 from tests.web.console_support import issue_statement
 
 # The walk checks routes, not storage: SQLite is enough.
@@ -88,9 +88,30 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/"): PUBLIC, ("GET", "/register"): PUBLIC, ("POST", "/register"): PUBLIC,
     ("GET", "/register/done"): PUBLIC, ("GET", "/status"): PUBLIC,
     ("POST", "/status"): PUBLIC, ("GET", "/static/{name}"): PUBLIC,
-    ("GET", "/staff/login"): PUBLIC, ("POST", "/staff/login"): PUBLIC,
-    ("POST", "/staff/logout"): PUBLIC, ("GET", "/console/login"): PUBLIC,
-    ("POST", "/console/login"): PUBLIC, ("POST", "/console/logout"): PUBLIC,
+    ("GET", "/signin"): PUBLIC, ("POST", "/signin"): PUBLIC,
+    ("GET", "/signin/code"): PUBLIC, ("POST", "/signin/code"): PUBLIC,
+    ("POST", "/signout"): PUBLIC,
+    # The old sign-in addresses: they redirect to /signin or sign out.
+    ("GET", "/staff/login"): PUBLIC, ("POST", "/staff/logout"): PUBLIC,
+    ("GET", "/console/login"): PUBLIC, ("POST", "/console/logout"): PUBLIC,
+    # Accounts (the admin's): over the API and on the users page.
+    ("GET", "/api/v1/users"): A.USER_READ, ("POST", "/api/v1/users"): A.USER_WRITE,
+    ("GET", "/api/v1/users/{user_id}"): A.USER_READ,
+    ("POST", "/api/v1/users/{user_id}/password"): A.USER_WRITE,
+    ("POST", "/api/v1/users/{user_id}/role"): A.USER_WRITE,
+    ("POST", "/api/v1/users/{user_id}/totp"): A.USER_WRITE,
+    ("POST", "/api/v1/users/{user_id}/disable"): A.USER_WRITE,
+    ("POST", "/api/v1/users/{user_id}/enable"): A.USER_WRITE,
+    ("POST", "/api/v1/users/{user_id}/revoke"): A.USER_WRITE,
+    ("GET", "/api/v1/users/{user_id}/tokens"): A.USER_READ,
+    ("POST", "/api/v1/users/{user_id}/tokens"): A.USER_WRITE,
+    ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"): A.USER_WRITE,
+    ("GET", "/staff/users"): A.USER_READ, ("POST", "/staff/users"): A.USER_WRITE,
+    ("POST", "/staff/users/{user_id:int}/disable"): A.USER_WRITE,
+    ("POST", "/staff/users/{user_id:int}/enable"): A.USER_WRITE,
+    ("POST", "/staff/users/{user_id:int}/revoke"): A.USER_WRITE,
+    ("POST", "/staff/users/{user_id:int}/password"): A.USER_WRITE,
+    ("POST", "/staff/users/{user_id:int}/totp"): A.USER_WRITE,
     # The API's documentation, served from the package.
     ("GET", "/docs"): PUBLIC, ("GET", "/docs/start.js"): PUBLIC,
     ("GET", "/docs/{name}"): PUBLIC,
@@ -160,6 +181,8 @@ class Walk:
     client: TestClient
     tokens: dict[str, str]
     params: dict[str, str]
+    accounts: dict[str, users.NewUser]
+    cookies: dict[str, dict[str, str]] = field(default_factory=dict)  # signed-in sessions
 
 
 @pytest.fixture
@@ -174,13 +197,19 @@ def walk(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> W
         rec = t.metadata.tables["recordings"].c
         recording_id = conn.execute(select(rec.id)).scalar_one()
         call_id = conn.execute(select(t.calls.c.id)).scalar_one()
-    tokens = {}
+    tokens, accounts = {}, {}
     for persona, role in ROLE_OF.items():
-        user, tokens[persona] = users.add_user(uow, ADMIN, name=persona, role=role.value,
-                                               now=NOW)
+        # Issued now: the API checks a token's expiry against the real clock.
+        accounts[persona] = users.add_user(uow, ADMIN, name=persona, role=role.value,
+                                           now=utcnow(), password=PASSWORD)
+        tokens[persona] = str(accounts[persona].token)
         if persona == "investigator_in":
-            recordings.grant_facility(uow, ADMIN, user_id=user.id, facility_id="state-prison",
-                                      now=NOW)
+            recordings.grant_facility(uow, ADMIN, user_id=accounts[persona].user.id,
+                                      facility_id="state-prison", now=NOW)
+    # The users pages and routes act on someone who is not walking: disabling, revoking
+    # or a new password ends that user's sessions, not a persona's.
+    target = users.add_user(uow, ADMIN, name="target", role="staff", now=utcnow())
+    target_token = users.get_user(uow, ADMIN, target.user.id).tokens[0].id
     added = blocks.block_number(uow, STAFF, facility_id="state-prison", number="2025550143",
                                 reason="harassment", now=NOW)
     statement_id = issue_statement(uow, home)
@@ -191,8 +220,9 @@ def walk(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> W
               str(world.attorney_entry_id), "resident_id": ROSA, "facility_id": "state-prison",
               "recording_id": str(recording_id), "block_id": str(added.id),
               "statement_id": str(statement_id), "call_id": str(call_id), "verb": "revoke",
-              "name": "statement.json"}
-    return Walk(TestClient(create_app(rt), follow_redirects=False), tokens, params)
+              "name": "statement.json", "user_id": str(target.user.id),
+              "user_id:int": str(target.user.id), "token_id": str(target_token)}
+    return Walk(TestClient(create_app(rt), follow_redirects=False), tokens, params, accounts)
 
 
 BODIES = {
@@ -210,6 +240,9 @@ BODIES = {
     "/api/v1/blocks/{block_id}/remove": {"reason": "lifted"},
     "/api/v1/registry/{entry_id}/verify": {}, "/api/v1/registry/{entry_id}/revoke": {},
     "/api/v1/registry/{entry_id}/expire": {},
+    "/api/v1/users": {"name": "walked", "role": "auditor"},
+    "/api/v1/users/{user_id}/password": {"password": PASSWORD},
+    "/api/v1/users/{user_id}/role": {"role": "staff"},
 }
 FORMS = {
     "/staff/facilities/{facility_id}": {"max_minutes": "20"},
@@ -227,6 +260,8 @@ FORMS = {
     "/staff/entries/{entry_id:int}/keep": {"reason": "walk"},
     "/staff/entries/{entry_id:int}/revoke": {"reason": "walk"},
     "/staff/entries/{entry_id:int}/approve": {"kind": "attorney"},
+    "/staff/users": {"name": "walked", "role": "auditor", "password": PASSWORD},
+    "/staff/users/{user_id:int}/password": {"password": PASSWORD},
 }
 QUERIES = {"/api/v1/registry/check": {"number": "2125550100"},
            "/api/v1/recordings": {"reason": "case 7"},
@@ -234,18 +269,18 @@ QUERIES = {"/api/v1/registry/check": {"number": "2125550100"},
            "/investigate": {"reason": "case 7", "searched": "1"}}
 
 
-def _sign_in(client: TestClient, token: str | None) -> str:
-    """Start a fresh session (signed in when there is a token); returns its CSRF token."""
-    client.cookies.clear()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").text)
-    assert csrf
-    if token is not None:
-        client.post("/console/login", data={"csrf_token": csrf[1], "token": token})
-        page = client.get("/register").text  # any page with a form shows the new token
-        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert found
-        return found[1]
-    return csrf[1]
+def _sign_in(w: Walk, persona: str) -> str:
+    """A fresh cookie jar holding the persona's session (signed in at /signin once, then
+    reused: a code is good once); returns the session's CSRF token."""
+    w.client.cookies.clear()
+    if persona in ("none", "switch"):  # the switch is a machine: no console session
+        return form_csrf(w.client, "/signin")
+    if persona not in w.cookies:
+        r = sign_in(w.client, w.accounts[persona])
+        assert r.status_code == 303 and r.headers["location"] != "/signin", persona
+        w.cookies[persona] = dict(w.client.cookies)
+    w.client.cookies.update(w.cookies[persona])
+    return form_csrf(w.client, "/register")  # any page with a form shows the token
 
 
 def _request(w: Walk, persona: str, method: str, path: str, csrf: str) -> tuple[int, str]:
@@ -262,6 +297,8 @@ def _request(w: Walk, persona: str, method: str, path: str, csrf: str) -> tuple[
                                                         "case 7")}
     if method == "GET":
         r = w.client.get(url, params=params, headers=headers)
+    elif method == "DELETE":
+        r = w.client.delete(url, params=params, headers=headers)
     elif api:
         r = w.client.post(url, params=params, json=BODIES.get(path, {}), headers=headers)
     else:
@@ -270,7 +307,7 @@ def _request(w: Walk, persona: str, method: str, path: str, csrf: str) -> tuple[
 
 
 def _verdict(status: int, location: str) -> str:
-    if status in (401, 403) or (status == 303 and location.endswith("/login")):
+    if status in (401, 403) or (status == 303 and location.endswith("/signin")):
         return "refused"
     if status == 404:
         return "not_found"
@@ -286,15 +323,13 @@ def test_every_route_is_in_the_walk(walk: Walk) -> None:
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_every_route_answers_each_role_as_the_permissions_table_says(walk: Walk,
                                                                      persona: str) -> None:
-    # The switch is a machine: it has no console session (its sign-in is refused).
-    token = walk.tokens[persona] if persona not in ("none", "switch") else None
     wrong = []
     for (method, path), action in sorted(ROUTES.items(), key=lambda kv: kv[0][1]):
         if action is PUBLIC:
             continue
-        # A fresh session for each request: one refusal may end a session (staff.py's
-        # gate signs a non-staff session out), which must not colour the next answer.
-        csrf = _sign_in(walk.client, token)
+        # A fresh cookie jar for each request (the same server-side session): one
+        # answer's cookie changes must not colour the next answer.
+        csrf = _sign_in(walk, persona)
         status, location = _request(walk, persona, method, path, csrf)
         got = _verdict(status, location)
         role = ROLE_OF.get(persona)
@@ -313,6 +348,9 @@ def test_every_route_answers_each_role_as_the_permissions_table_says(walk: Walk,
     assert wrong == []
 
 
+SIGN_IN_STEPS = {"/signin/code", "/staff/login", "/console/login"}
+
+
 def test_public_pages_need_no_sign_in(walk: Walk) -> None:
     for (method, path), action in ROUTES.items():
         if action is PUBLIC and method == "GET":
@@ -320,4 +358,7 @@ def test_public_pages_need_no_sign_in(walk: Walk) -> None:
             url = path.replace("{name}", asset)
             r = walk.client.get(url)
             assert r.status_code < 400, path
-            assert not r.headers.get("location", "").endswith("/login"), path
+            if path not in SIGN_IN_STEPS:
+                assert not r.headers.get("location", "").endswith("/signin"), path
+            else:  # the code step without a password, and the old addresses
+                assert r.headers["location"] == "/signin", path

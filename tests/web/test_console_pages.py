@@ -17,6 +17,7 @@ from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, NOW, ROSA, World
+from tests.support.signin import make_accounts, sign_in
 from tests.web.test_portal_pages import CSP, audit_count, csrf
 
 
@@ -31,17 +32,15 @@ def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) ->
 
 
 @pytest.fixture
-def tokens(uow: UnitOfWorkFactory) -> dict[str, str]:
-    return {role: users.add_user(uow, ADMIN, name=f"{role}-user", role=role, now=NOW)[1]
-            for role in ("admin", "staff", "investigator", "auditor")}
+def accounts(uow: UnitOfWorkFactory) -> dict[str, users.NewUser]:
+    return make_accounts(uow, ADMIN, NOW)
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-def console_sign_in(client: TestClient, token: str) -> str:
-    """Sign in at /console/login; returns where it sent us."""
-    r = client.post("/console/login", data={"csrf_token": csrf(client, "/console/login"),
-                                             "token": token})
+def console_sign_in(client: TestClient, account: users.NewUser) -> str:
+    """Sign in at /signin (password, then any code); returns where it sent us."""
+    r = sign_in(client, account)
     assert r.status_code == 303
     return r.headers["location"]
 
@@ -50,16 +49,16 @@ def console_sign_in(client: TestClient, token: str) -> str:
                                   "/staff/dashboard", "/investigate", "/audit"])
 def test_each_console_page_sends_a_visitor_to_sign_in(client: TestClient, path: str) -> None:
     r = client.get(path)
-    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
     assert r.headers["Content-Security-Policy"] == CSP
 
 
 def test_each_role_lands_on_its_own_page_and_pages_load_nothing_from_elsewhere(
-        client: TestClient, tokens: dict[str, str]) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser]) -> None:
     homes = {}
     for role in ("admin", "staff", "investigator", "auditor"):
         client.cookies.clear()
-        homes[role] = console_sign_in(client, tokens[role])
+        homes[role] = console_sign_in(client, accounts[role])
         page = client.get(homes[role])
         assert page.status_code == 200 and page.headers["Content-Security-Policy"] == CSP
         sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
@@ -70,16 +69,16 @@ def test_each_role_lands_on_its_own_page_and_pages_load_nothing_from_elsewhere(
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
-    console_sign_in(client, tokens["staff"])
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, accounts["staff"])
     before = audit_count(uow)
     r = client.post(f"/staff/residents/{ROSA}/deposit", data={"amount": "5.00"})
     assert r.status_code == 403 and audit_count(uow) == before
 
 
 def test_a_refused_form_shows_a_focused_summary_linking_to_its_field(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
-    console_sign_in(client, tokens["staff"])
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, accounts["staff"])
     before = audit_count(uow)
     r = client.post(f"/staff/residents/{ROSA}/deposit",
                     data={"csrf_token": csrf(client, f"/staff/residents/{ROSA}"),
@@ -91,18 +90,18 @@ def test_a_refused_form_shows_a_focused_summary_linking_to_its_field(
     assert re.search(r'<input id="amount" name="amount"[^>]*aria-invalid="true"', r.text)
 
 
-def test_signing_out_ends_the_console_session(client: TestClient, tokens: dict[str, str]
+def test_signing_out_ends_the_console_session(client: TestClient, accounts: dict[str, users.NewUser]
                                                ) -> None:
-    console_sign_in(client, tokens["auditor"])
+    console_sign_in(client, accounts["auditor"])
     assert client.get("/audit").status_code == 200
-    r = client.post("/console/logout", data={"csrf_token": csrf(client, "/audit/statements")})
-    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    r = client.post("/signout", data={"csrf_token": csrf(client, "/audit/statements")})
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
     assert client.get("/audit").status_code == 303
 
 
 def test_an_audio_link_plays_only_with_its_own_reason_and_session(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
-    console_sign_in(client, tokens["investigator"])
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, accounts["investigator"])
     page = client.post("/investigate/recordings/1/play",
                        data={"csrf_token": csrf(client, "/investigate/recordings/1"),
                              "reason": "case 9"})

@@ -19,6 +19,7 @@ from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, ATTORNEY_NUMBER, NOW, STAFF, World
+from tests.support.signin import make_accounts, sign_in
 
 LAWYER = "+16465550147"
 REGISTRATION = {"name": "Lee Bar", "profession": "attorney", "credential": "NY 7654321",
@@ -35,10 +36,9 @@ def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) ->
 
 
 @pytest.fixture
-def tokens(client: TestClient) -> dict[str, str]:
+def accounts(client: TestClient) -> dict[str, users.NewUser]:
     rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return {role: users.add_user(rt.uow, ADMIN, name=f"{role}-user", role=role, now=NOW)[1]
-            for role in ("admin", "staff", "investigator", "auditor")}
+    return make_accounts(rt.uow, ADMIN, NOW)
 
 
 def csrf(client: TestClient, path: str = "/register") -> str:
@@ -63,18 +63,13 @@ def register(client: TestClient, **changes: object) -> Response:
                                           **changes})
 
 
-def sign_in(client: TestClient, token: str) -> Response:
-    return client.post("/staff/login", data={"csrf_token": csrf(client, "/staff/login"),
-                                             "token": token})
-
-
 def pending_id(uow: UnitOfWorkFactory, number: str = LAWYER) -> int:
     (entry,) = registry.check(uow, STAFF, number, now=NOW).entries
     assert entry.status is Status.PENDING
     return entry.id
 
 
-@pytest.mark.parametrize("path", ["/", "/register", "/status", "/staff/login",
+@pytest.mark.parametrize("path", ["/", "/register", "/status", "/signin",
                                   "/static/privline.css", "/staff", "/nothing-here"])
 def test_every_page_carries_the_security_headers(client: TestClient, path: str) -> None:
     response = client.get(path)
@@ -186,42 +181,40 @@ def test_the_reference_is_shown_once_and_reveals_status_and_nothing_else(
 
 
 def test_staff_pages_send_visitors_to_sign_in(client: TestClient) -> None:
-    for path in ("/staff", "/staff/expiring"):
+    for path in ("/staff", "/staff/expiring", "/staff/users"):
         response = client.get(path)
-        assert (response.status_code, response.headers["location"]) == (303, "/staff/login")
+        assert (response.status_code, response.headers["location"]) == (303, "/signin")
     post = client.post("/staff/entries/1/approve", data={"csrf_token": csrf(client),
                                                          "kind": "attorney"})
-    assert post.headers["location"] == "/staff/login"
+    assert post.headers["location"] == "/signin"
+    assert client.get("/staff/login").headers["location"] == "/signin"  # old bookmarks
 
 
 @pytest.mark.parametrize("role", ["staff", "admin"])
-def test_staff_and_admin_tokens_sign_in(client: TestClient, tokens: dict[str, str],
-                                        role: str) -> None:
-    visitor_cookie = csrf(client, "/staff/login") and client.cookies[COOKIE]
-    response = sign_in(client, tokens[role])
-    assert (response.status_code, response.headers["location"]) == (303, "/staff")
+def test_staff_and_admin_sign_in(client: TestClient, accounts: dict[str, users.NewUser],
+                                 role: str) -> None:
+    visitor_cookie = csrf(client, "/signin") and client.cookies[COOKIE]
+    response = sign_in(client, accounts[role])
+    assert (response.status_code, response.headers["location"]) == (303, "/staff/dashboard")
     assert client.cookies[COOKIE] != visitor_cookie  # a new session on sign-in
     page = client.get("/staff")
     assert page.status_code == 200 and "Review queue" in page.text
-    assert tokens[role] not in client.cookies[COOKIE]
     assert f"Sign out {role}-user" in page.text
 
 
-@pytest.mark.parametrize("token", ["investigator", "auditor", "pl_forged"])
-def test_other_roles_and_unknown_tokens_are_refused_alike(
-        client: TestClient, tokens: dict[str, str], token: str) -> None:
-    response = sign_in(client, tokens.get(token, token))
-    assert response.status_code == 401
-    assert errors(response) == {"token": "That token cannot sign in here. Use a staff or "
-                                         "admin token."}
-    assert client.get("/staff").status_code == 303
+@pytest.mark.parametrize("role", ["investigator", "auditor"])
+def test_other_roles_sign_in_but_the_staff_pages_refuse_them(
+        client: TestClient, accounts: dict[str, users.NewUser], role: str) -> None:
+    assert sign_in(client, accounts[role]).status_code == 303
+    refused = client.get("/staff")
+    assert refused.status_code == 403 and "Your role cannot use this page." in refused.text
 
 
 def test_staff_approve_a_registration_and_the_number_becomes_private(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
     register(client)
     entry_id = pending_id(uow)
-    sign_in(client, tokens["staff"])
+    sign_in(client, accounts["staff"])
     queue = client.get("/staff")
     assert f'id="entry-{entry_id}"' in queue.text and "lee@example.org" in queue.text
     token = csrf(client, "/staff")
@@ -238,12 +231,12 @@ def test_staff_approve_a_registration_and_the_number_becomes_private(
 
 
 def test_a_residents_request_is_approved_only_with_a_kind(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
     entry = registry.add_entry(uow, STAFF, number="+12125550100", kind="unspecified",
                                holder="requested by resident R1001",
                                credential="resident:R1001", verified=False,
                                source=Source.RESIDENT_REQUEST, now=NOW)
-    sign_in(client, tokens["admin"])
+    sign_in(client, accounts["admin"])
     token = csrf(client, "/staff")
     assert "Resident&#39;s request" in client.get("/staff").text
     refused = client.post(f"/staff/entries/{entry.id}/approve",
@@ -256,10 +249,10 @@ def test_a_residents_request_is_approved_only_with_a_kind(
 
 
 def test_rejecting_needs_a_reason_and_a_stale_approval_changes_nothing(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
     register(client)
     entry_id = pending_id(uow)
-    sign_in(client, tokens["staff"])
+    sign_in(client, accounts["staff"])
     token = csrf(client, "/staff")
     blank = client.post(f"/staff/entries/{entry_id}/reject",
                         data={"csrf_token": token, "reason": "  "})
@@ -277,13 +270,13 @@ def test_rejecting_needs_a_reason_and_a_stale_approval_changes_nothing(
 
 
 def test_expiring_entries_are_listed_and_a_lapsed_one_expired_on_confirmation(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory,
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory,
         world: World) -> None:
     # Verified at NOW (in the past) for 10 days: lapsed today, still protecting.
     lapsed = registry.add_entry(uow, STAFF, number=LAWYER, kind="attorney", holder="Lee Bar",
                                 credential="NY:7654321", verified=True, now=NOW,
                                 valid_for=timedelta(days=10))
-    sign_in(client, tokens["staff"])
+    sign_in(client, accounts["staff"])
     listing = client.get("/staff/expiring?days=30")
     assert f'id="entry-{lapsed.id}"' in listing.text and "lapsed" in listing.text
     token = csrf(client, "/staff/expiring")
@@ -297,12 +290,12 @@ def test_expiring_entries_are_listed_and_a_lapsed_one_expired_on_confirmation(
 
 
 def test_signing_out_ends_the_staff_session(client: TestClient,
-                                            tokens: dict[str, str]) -> None:
-    sign_in(client, tokens["staff"])
+                                            accounts: dict[str, users.NewUser]) -> None:
+    sign_in(client, accounts["staff"])
     assert client.get("/staff").status_code == 200
     assert client.post("/staff/logout", data={}).status_code == 403  # CSRF here too
     response = client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff")})
-    assert response.headers["location"] == "/staff/login"
+    assert response.headers["location"] == "/signin"
     assert client.get("/staff").status_code == 303
 
 
@@ -353,13 +346,13 @@ def test_registrations_are_limited_per_session_and_per_address_with_a_clear_page
 
 
 def test_staff_see_competing_registrations_together(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
     register(client)
     client.cookies.clear()
     register(client, credential="ny-7654321", email="mallory@example.net")
     first, second = (e.id for e in registry.check(uow, STAFF, LAWYER, now=NOW).entries)
     client.cookies.clear()
-    sign_in(client, tokens["staff"])
+    sign_in(client, accounts["staff"])
     queue = client.get("/staff").text
     assert "Competing for this number" in queue
     assert f'<a href="#entry-{second}">Entry {second}</a>' in queue
@@ -370,7 +363,7 @@ def test_staff_see_competing_registrations_together(
 
 
 def test_staff_keep_or_revoke_what_a_directory_dropped_and_only_with_a_reason(
-        client: TestClient, tokens: dict[str, str], uow: UnitOfWorkFactory) -> None:
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
     from privline.services import imports
 
     def listing(credential: str, number: str) -> imports.Listing:
@@ -385,7 +378,7 @@ def test_staff_keep_or_revoke_what_a_directory_dropped_and_only_with_a_reason(
                              listings=iter([]), complete=lambda: True, now=NOW)
     kept, dropped = (registry.check(uow, STAFF, n, now=NOW).entries[0].id
                      for n in (LAWYER, "+16465550148"))
-    sign_in(client, tokens["staff"])
+    sign_in(client, accounts["staff"])
     page_text = client.get("/staff/directory").text
     assert page_text.count("missing from the directory") == 2
     token = csrf(client, "/staff/directory")

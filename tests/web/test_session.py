@@ -24,7 +24,8 @@ T = 1_800_000_000
 
 def test_a_session_survives_its_cookie_and_nothing_else_does() -> None:
     codec = SessionCodec(b"s" * 32)
-    session = new_session(T).replace(staff="ab" * 32, staff_until=T + 60, flash="hello")
+    session = new_session(T).replace(signin="ab" * 16, pending=7, pending_until=T + 60,
+                                     flash="hello")
     value = codec.encode(session)
     assert codec.decode(value, T + 1) == session
     assert SessionCodec(b"t" * 32).decode(value, T + 1) is None  # another server's secret
@@ -33,7 +34,7 @@ def test_a_session_survives_its_cookie_and_nothing_else_does() -> None:
     assert codec.decode(value, session.expires) is None  # expired
     for junk in ("", ".", "a.b", "é" * 10, "x" * 5000):
         assert codec.decode(junk, T) is None
-    assert session.signed_in(T + 59) == "ab" * 32 and session.signed_in(T + 60) is None
+    assert session.pending_user(T + 59) == 7 and session.pending_user(T + 60) is None
 
 
 def test_csrf_tokens_differ_per_session_and_must_match() -> None:

@@ -20,6 +20,7 @@ class Action(StrEnum):
     FACILITY_WRITE = "facility.write"
     RESIDENT_WRITE = "resident.write"
     ACCOUNT_WRITE = "account.write"
+    USER_READ = "user.read"  # accounts, their tokens and sessions
     USER_WRITE = "user.write"
     AUDIT_VERIFY = "audit.verify"
     CALL_RECORD = "call.record"
@@ -47,6 +48,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.FACILITY_WRITE: frozenset({_A}),
     Action.RESIDENT_WRITE: frozenset({_A, _S}),
     Action.ACCOUNT_WRITE: frozenset({_A, _S}),
+    Action.USER_READ: frozenset({_A}),
     Action.USER_WRITE: frozenset({_A}),
     Action.AUDIT_VERIFY: frozenset({_A, _U}),
     Action.VAULT_INGEST: frozenset({_A, _W}),

@@ -61,3 +61,15 @@ class AuditAction(StrEnum):
     RESIDENT_MOVE = "resident.move"
     RESIDENT_SET_PIN = "resident.set_pin"
     RESIDENT_UNLOCK = "resident.unlock"
+    USER_PASSWORD = "user.password"  # noqa: S105 - an event name, not a secret
+    USER_TOTP = "user.totp"
+    USER_ROLE = "user.role"
+    USER_DISABLE = "user.disable"
+    USER_ENABLE = "user.enable"
+    USER_REVOKE = "user.revoke"
+    USER_TOKEN = "user.token"  # noqa: S105 - an event name, not a secret
+    USER_SIGNIN_FAILED = "user.signin_failed"
+    USER_SIGNIN_REFUSED = "user.signin_refused"
+    USER_SIGNIN = "user.signin"
+    USER_SESSION_EXPIRED = "user.session_expired"
+    USER_SIGNOUT = "user.signout"

@@ -86,6 +86,14 @@ class User:
     name: str
     role: Role
     created_at: datetime
+    password_hash: str | None = None  # argon2id; None: cannot sign in to the web pages
+    totp_secret: str | None = None  # RFC 6238 base32; None: not enrolled
+    totp_last_step: int = 0  # the last time step whose code was accepted
+    disabled_at: datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 @dataclass(frozen=True)

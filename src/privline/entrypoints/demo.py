@@ -40,7 +40,9 @@ def load_demo(rt: Runtime, actor: Actor) -> None:
     for number, kind, holder, credential, verified in DEMO_REGISTRY:
         registry.add_entry(rt.uow, actor, number=number, kind=kind, holder=holder,
                            credential=credential, verified=verified, now=now)
-    _, token = users.add_user(rt.uow, actor, name="demo-admin", role="admin", now=now)
+    token = users.add_user(rt.uow, actor, name="demo-admin", role="admin", now=now).token
+    if token is None:  # add_user issues one unless told not to
+        raise RuntimeError("no token issued for demo-admin")
     token_file = rt.settings.home / "demo-admin.token"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

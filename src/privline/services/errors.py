@@ -6,6 +6,7 @@
     ├── Forbidden         403  the actor's role may not do this
     ├── NotFound          404  no such thing, or not visible to this actor
     ├── Conflict          409  the change contradicts the current state
+    ├── TooManyAttempts   429  failed sign-ins stop more tries for a while
     └── Unavailable       503  a backing store failed; ``retryable`` says whether trying
                                again can help (a lock or a dropped connection: yes; a
                                key file readable by others: no, a person must act)
@@ -60,6 +61,11 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     code = "conflict"
     status = 409
+
+
+class TooManyAttempts(ServiceError):
+    code = "too_many_attempts"
+    status = 429
 
 
 class Unavailable(ServiceError):

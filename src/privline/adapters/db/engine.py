@@ -26,7 +26,12 @@ from privline.services.ports.facilities import (
 )
 from privline.services.ports.portal import PortalRepository
 from privline.services.ports.registry import RegistryRepository
-from privline.services.ports.users import UserRepository
+from privline.services.ports.users import (
+    SessionRepository,
+    SigninFailures,
+    TokenRepository,
+    UserRepository,
+)
 from privline.settings import Settings
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -115,6 +120,9 @@ class SqlUnitOfWork:
     blocks: BlockRepository
     registry: RegistryRepository
     users: UserRepository
+    tokens: TokenRepository
+    sessions: SessionRepository
+    signin_failures: SigninFailures
     audit: AuditLog
     calls: CallLog
     portal: PortalRepository  # the professionals' portal
@@ -148,6 +156,9 @@ class SqlUnitOfWork:
         self.blocks = repos.SqlBlocks(conn)
         self.registry = repos.SqlRegistry(conn)
         self.users = repos.SqlUsers(conn)
+        self.tokens = repos.SqlTokens(conn)
+        self.sessions = repos.SqlSessions(conn)
+        self.signin_failures = repos.SqlSigninFailures(conn)
         self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
         self.calls = repos.SqlCalls(conn)
         self.portal = repos.SqlPortal(conn)

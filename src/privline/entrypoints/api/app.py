@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from privline.bootstrap import Runtime
 from privline.domain.errors import DomainError
-from privline.entrypoints.api import docs, recordings, routes
+from privline.entrypoints.api import docs, recordings, routes, users
 from privline.entrypoints.api import records as record_routes
 from privline.entrypoints.api.deps import error_body
 from privline.entrypoints.api.limits import BearerFirst, BodyLimit
@@ -59,5 +59,6 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(recordings.router)
     app.include_router(record_routes.router)  # lists, shows and auditors' reads
+    app.include_router(users.router)
     app.include_router(web.router)  # the portal's pages: entrypoints/web
     return app

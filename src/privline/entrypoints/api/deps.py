@@ -69,7 +69,8 @@ def current_actor(
         return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token is required")
-    return users.authenticate(runtime(request).uow, credentials.credentials)
+    rt = runtime(request)
+    return users.authenticate(rt.uow, credentials.credentials, now=rt.clock())
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

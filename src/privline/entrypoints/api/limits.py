@@ -94,7 +94,7 @@ class BearerFirst:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("a bearer token is required")
             actor = await run_in_threadpool(users.authenticate, self.runtime.uow,
-                                            token.strip())
+                                            token.strip(), now=self.runtime.clock())
         except ServiceError as exc:
             headers = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else None
             await _answer(send, exc.status, error_body(exc.code, exc.message, **exc.details),

@@ -1,4 +1,4 @@
-"""Sub-commands: init, serve, facility, resident, account, block, registry, call, user."""
+"""Sub-commands: init, serve, facility, resident, account, block, registry, call."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from privline.domain.registry import Status
 from privline.entrypoints.cli.app import OPERATOR, app, emit, pin_code, runtime, whole
 from privline.entrypoints.demo import load_demo
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
-from privline.services import accounts, blocks, calls, facilities, registry, users
+from privline.services import accounts, blocks, calls, facilities, registry
 
 facility_app = typer.Typer(help="Facilities.", no_args_is_help=True)
 resident_app = typer.Typer(help="Residents.", no_args_is_help=True)
@@ -23,10 +23,9 @@ account_app = typer.Typer(help="Prepaid accounts.", no_args_is_help=True)
 block_app = typer.Typer(help="Blocked numbers.", no_args_is_help=True)
 registry_app = typer.Typer(help="The privileged-number registry.", no_args_is_help=True)
 call_app = typer.Typer(help="Call decisions.", no_args_is_help=True)
-user_app = typer.Typer(help="API users and tokens.", no_args_is_help=True)
 for sub, name in ((facility_app, "facility"), (resident_app, "resident"),
                   (account_app, "account"), (block_app, "block"), (registry_app, "registry"),
-                  (call_app, "call"), (user_app, "user")):
+                  (call_app, "call")):
     app.add_typer(sub, name=name)
 
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
@@ -234,17 +233,3 @@ def call_decide(
         emit(decision_json(decision))
     else:
         typer.echo(f"{decision.mode}: {decision.reason}")
-
-
-@user_app.command("add")
-def user_add(
-    name: Annotated[str, typer.Option()],
-    role: Annotated[str, typer.Option(help="admin, staff, investigator or auditor")],
-    json_out: Json = False,
-) -> None:
-    """Create an API user and print its bearer token (shown once)."""
-    user, token = users.add_user(runtime().uow, OPERATOR, name=name, role=role, now=utcnow())
-    if json_out:
-        emit({"id": user.id, "name": user.name, "role": user.role.value, "token": token})
-    else:
-        typer.echo(token)

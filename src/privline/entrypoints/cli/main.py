@@ -14,6 +14,7 @@ from privline.entrypoints.cli import (  # noqa: F401
     imports,
     records,
     report,
+    users,
     vault,
 )
 from privline.entrypoints.cli.app import app, close_runtimes, fail

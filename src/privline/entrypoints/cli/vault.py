@@ -24,7 +24,7 @@ from privline.bootstrap import Runtime, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
 from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
-from privline.entrypoints.cli.commands import user_app
+from privline.entrypoints.cli.users import user_app
 from privline.services import recordings, users, vault, vault_lifecycle
 
 vault_app = typer.Typer(help="The encrypted recording vault.", no_args_is_help=True)
@@ -43,7 +43,7 @@ def _actor(rt: Runtime, token_file: Path | None) -> Actor:
     token = rt.settings.api_token or ""
     if token_file is not None:
         token = token_file.read_text(encoding="utf-8").strip()
-    return users.authenticate(rt.uow, token) if token else OPERATOR
+    return users.authenticate(rt.uow, token, now=rt.clock()) if token else OPERATOR
 
 
 def _day(value: str | None, name: str) -> datetime | None:

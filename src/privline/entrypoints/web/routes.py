@@ -10,7 +10,9 @@ from privline.entrypoints.web import (
     console_staff,
     gate,
     public,
+    signin,
     staff,
+    users,
 )
 
 router = APIRouter()
@@ -20,3 +22,5 @@ router.include_router(gate.router)  # the console: sign-in and its pages
 router.include_router(console_staff.router)
 router.include_router(console_investigate.router)
 router.include_router(console_audit.router)
+router.include_router(signin.router)  # the one sign-in, for every role
+router.include_router(users.router)

@@ -3,9 +3,10 @@
 The session lives in the cookie itself, signed with HMAC-SHA256 under a secret kept in a
 file of mode 0600 (``PRIVLINE_HOME/keys/web-session.key``, or where
 ``PRIVLINE_WEB_SECRET_FILE`` points); several API workers that share the file accept
-each other's cookies. It holds no bearer token: a signed-in session keeps the token's
-SHA-256, and every request looks the user up again, so a changed role takes effect at
-once. Each session carries a random CSRF token that every form must echo.
+each other's cookies. Each session carries a random CSRF token that every form must echo.
+A signed-in cookie carries only the id of a server-side session (services/sessions.py):
+the server decides on every request whether it still signs anyone in, so signing out
+or disabling a user ends it at once, and a copied cookie is refused thereafter.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from privline.adapters.signing import KeyFileError
 
 COOKIE = "privline_session"
 VISITOR_LIFETIME = 7 * 24 * 3600  # seconds a visitor's session (and its CSRF token) lasts
-STAFF_LIFETIME = 8 * 3600  # a staff sign-in lasts one shift, then asks for the token again
+PENDING_LIFETIME = 300  # seconds between a right password and its TOTP code
 _MIN_SECRET = 32
 _MAX_COOKIE = 3800
 
@@ -36,13 +37,14 @@ class Session:
     sid: str
     csrf: str
     expires: int  # epoch seconds
-    staff: str | None = None  # the signed-in user's token digest
-    staff_until: int = 0
+    signin: str | None = None  # a server-side session's id (services/sessions.py)
+    pending: int = 0  # the user whose password matched, until their code is given
+    pending_until: int = 0
     flash: str = ""  # one message for the next page shown
     reference: str = ""  # a new registration's reference, shown once after the redirect
 
-    def signed_in(self, now: int) -> str | None:
-        return self.staff if self.staff and now < self.staff_until else None
+    def pending_user(self, now: int) -> int | None:
+        return self.pending if self.pending and now < self.pending_until else None
 
     def replace(self, **changes: object) -> Session:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
@@ -94,9 +96,9 @@ class SessionCodec:
 
 def _well_typed(s: Session) -> bool:
     texts = (s.sid, s.csrf, s.flash, s.reference)
-    return (all(isinstance(x, str) for x in texts) and isinstance(s.staff, str | None)
+    return (all(isinstance(x, str) for x in texts) and isinstance(s.signin, str | None)
             and all(isinstance(n, int) and not isinstance(n, bool)
-                    for n in (s.expires, s.staff_until)))
+                    for n in (s.expires, s.pending, s.pending_until)))
 
 
 def _b64(raw: bytes) -> bytes:

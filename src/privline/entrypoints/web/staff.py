@@ -1,7 +1,7 @@
-"""The staff area: sign in with a bearer token, review the queue, confirm expiries.
+"""The staff area: review the queue, confirm expiries, review what a directory dropped.
 
-Only roles that may change the registry (staff, admin) get in. A token of any other role
-is refused with the same words as an unknown one. Each action is one service call, which
+Only roles that may change the registry (staff, admin) get in; everyone signs in at
+/signin (signin.py), and gate.py is the one gate. Each action is one service call, which
 writes its audit event under the signed-in user's name.
 """
 
@@ -12,94 +12,44 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from privline.domain.access import Action, allowed
+from privline.domain.access import Action, Role
 from privline.domain.model import Actor
 from privline.domain.registry import Entry, Status
 from privline.entrypoints.api.deps import RowId
-from privline.entrypoints.web.gate import signed_in_actor
-from privline.entrypoints.web.render import Visit, WebRoute, error_page, page, redirect, visit
-from privline.entrypoints.web.session import STAFF_LIFETIME, csrf_ok
-from privline.services import portal, portal_review, registry, users
-from privline.services.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from privline.entrypoints.web.gate import require, require_form
+from privline.entrypoints.web.render import Visit, WebRoute, page, redirect, visit
+from privline.services import portal, portal_review, registry
+from privline.services.errors import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix="/staff", route_class=WebRoute, include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=2000)]
 PAGE_SIZE = 50
-_REFUSED = "That token cannot sign in here. Use a staff or admin token."
-_EXPIRED_FORM = "This form had expired, so nothing was done. Reload the page and try again."
 
 
-def _signed_in(v: Visit) -> Actor | None:
-    actor = signed_in_actor(v)  # the console's one gate (gate.py)
-    return actor if actor and allowed(actor.role, Action.REGISTRY_WRITE) else None
-
-
-def _sign_in_first(v: Visit) -> Response:
-    if v.session.staff:
-        v.update(staff=None, staff_until=0)
-    return redirect(v, "/staff/login", flash="Please sign in.")
-
-
-@router.get("/login")
-def login_form(request: Request) -> Response:
-    v = visit(request)
-    if _signed_in(v) is not None:
-        return redirect(v, "/staff")
-    return page(v, "login.html", errors={}, banner="")
-
-
-@router.post("/login")
-def login(request: Request, csrf_token: Text = "", token: Text = "") -> Response:
-    v = visit(request)
-    if not csrf_ok(v.session, csrf_token):
-        return page(v, "login.html", 403, errors={}, banner=_EXPIRED_FORM)
-    token = token.strip()
-    if not token:
-        return page(v, "login.html", 400, errors={"token": "Paste your token"}, banner="")
-    try:
-        actor = users.authenticate(v.runtime.uow, token)
-    except Unauthenticated:
-        actor = None
-    if actor is None or not allowed(actor.role, Action.REGISTRY_WRITE):
-        return page(v, "login.html", 401, errors={"token": _REFUSED}, banner="")
-    v.rotate(staff=users.token_digest(token), staff_until=v.epoch + STAFF_LIFETIME)
-    return redirect(v, "/staff")
-
-
-@router.post("/logout")
-def logout(request: Request, csrf_token: Text = "") -> Response:
-    v = visit(request)
-    if not csrf_ok(v.session, csrf_token):
-        return error_page(request, 403, _EXPIRED_FORM)
-    v.rotate()
-    return redirect(v, "/staff/login", flash="You have signed out.")
+def _signed_in(v: Visit) -> Actor | Response:
+    return require(v, Action.REGISTRY_WRITE)  # the console's one gate (gate.py)
 
 
 def _staff_form(request: Request, csrf_token: str) -> tuple[Visit, Actor] | Response:
-    """Every staff form's gate: signed in as staff, and the form's CSRF token matches."""
-    v = visit(request)
-    actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
-    if not csrf_ok(v.session, csrf_token):
-        return error_page(request, 403, _EXPIRED_FORM)
-    return v, actor
+    """Every staff form's gate: signed in as staff or admin, and the CSRF token matches."""
+    return require_form(request, csrf_token, Action.REGISTRY_WRITE)
 
 
 @router.get("")
 def queue(request: Request, offset: str = "0") -> Response:
     v = visit(request)
     actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
+    if isinstance(actor, Response):
+        return actor
     return _queue_page(v, actor, _int(offset, 0, 10**9), {}, 200)
 
 
 def _queue_page(v: Visit, actor: Actor, offset: int, row_errors: dict[int, dict[str, str]],
                 status: int) -> Response:
     found = portal_review.review_queue(v.runtime.uow, actor, limit=PAGE_SIZE, offset=offset)
-    return page(v, "queue.html", status, staff=actor.name, items=found.items,
+    return page(v, "queue.html", status, staff=actor.name,
+                admin=actor.role is Role.ADMIN, items=found.items,
                 more=found.more, offset=offset, page_size=PAGE_SIZE, row_errors=row_errors,
                 professions=portal.PROFESSIONS)
 
@@ -142,8 +92,8 @@ def reject(request: Request, entry_id: RowId, csrf_token: Text = "", reason: Tex
 def expiring(request: Request, days: str = "60") -> Response:
     v = visit(request)
     actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
+    if isinstance(actor, Response):
+        return actor
     return _expiring_page(v, actor, _int(days, 60, 366), {}, 200)
 
 
@@ -151,7 +101,8 @@ def _expiring_page(v: Visit, actor: Actor, days: int, row_errors: dict[int, dict
                    status: int) -> Response:
     days = min(max(days, 1), 366)
     items = portal_review.expiring(v.runtime.uow, actor, within=timedelta(days=days), now=v.now)
-    return page(v, "expiring.html", status, staff=actor.name, items=items, days=days,
+    return page(v, "expiring.html", status, staff=actor.name,
+                admin=actor.role is Role.ADMIN, items=items, days=days,
                 now=v.now, row_errors=row_errors)
 
 
@@ -177,15 +128,16 @@ def confirm_expiry(request: Request, entry_id: RowId, csrf_token: Text = "", not
 def directory(request: Request) -> Response:
     v = visit(request)
     actor = _signed_in(v)
-    if actor is None:
-        return _sign_in_first(v)
+    if isinstance(actor, Response):
+        return actor
     return _directory_page(v, actor, {}, 200)
 
 
 def _directory_page(v: Visit, actor: Actor, row_errors: dict[int, dict[str, str]],
                     status: int) -> Response:
     items = registry.in_review(v.runtime.uow, actor, limit=PAGE_SIZE)
-    return page(v, "directory.html", status, staff=actor.name, items=items,
+    return page(v, "directory.html", status, staff=actor.name,
+                admin=actor.role is Role.ADMIN, items=items,
                 row_errors=row_errors)
 
 

@@ -23,7 +23,12 @@ from privline.services.ports.facilities import (
 )
 from privline.services.ports.portal import PortalRepository
 from privline.services.ports.registry import RegistryRepository
-from privline.services.ports.users import UserRepository
+from privline.services.ports.users import (
+    SessionRepository,
+    SigninFailures,
+    TokenRepository,
+    UserRepository,
+)
 
 
 class UnitOfWork(Protocol):
@@ -33,6 +38,9 @@ class UnitOfWork(Protocol):
     blocks: BlockRepository
     registry: RegistryRepository
     users: UserRepository
+    tokens: TokenRepository  # API tokens
+    sessions: SessionRepository  # web sign-ins
+    signin_failures: SigninFailures
     audit: AuditLog
     calls: CallLog
     portal: PortalRepository  # the professionals' portal

@@ -8,7 +8,12 @@ from privline.adapters.db.repositories.facilities import SqlBlocks, SqlFacilitie
 from privline.adapters.db.repositories.portal import SqlPortal
 from privline.adapters.db.repositories.records import SqlRecords
 from privline.adapters.db.repositories.registry import SqlRegistry
-from privline.adapters.db.repositories.users import SqlUsers
+from privline.adapters.db.repositories.users import (
+    SqlSessions,
+    SqlSigninFailures,
+    SqlTokens,
+    SqlUsers,
+)
 from privline.adapters.db.repositories.vault import (
     SqlDisclosures,
     SqlIncidents,
@@ -33,6 +38,9 @@ __all__ = [
     "SqlRegistry",
     "SqlResidents",
     "SqlUserFacilities",
+    "SqlSessions",
+    "SqlSigninFailures",
+    "SqlTokens",
     "SqlUsers",
     "SqlVaultSettings",
 ]

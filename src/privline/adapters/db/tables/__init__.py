@@ -11,7 +11,13 @@ from privline.adapters.db.tables.compliance import statements
 from privline.adapters.db.tables.facilities import blocked_numbers, facilities, residents
 from privline.adapters.db.tables.portal import portal_numbers, portal_registrations
 from privline.adapters.db.tables.registry import import_runs, registry_entries
-from privline.adapters.db.tables.users import user_facilities, users
+from privline.adapters.db.tables.users import (
+    api_tokens,
+    signin_failures,
+    user_facilities,
+    users,
+    web_sessions,
+)
 from privline.adapters.db.tables.vault import (
     disclosures,
     facility_vault_settings,
@@ -21,6 +27,7 @@ from privline.adapters.db.tables.vault import (
 )
 
 __all__ = [
+    "api_tokens",
     "audit_checkpoints",
     "audit_events",
     "audit_head",
@@ -42,7 +49,9 @@ __all__ = [
     "recordings",
     "registry_entries",
     "residents",
+    "signin_failures",
     "statements",
     "user_facilities",
     "users",
+    "web_sessions",
 ]
