@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,7 +118,8 @@ def test_a_call_the_switch_lost_is_closed_as_interrupted_once(
     uow: UnitOfWorkFactory, world: World, tmp_path: Path,
 ) -> None:
     place(uow, "e-6@test")
-    apply(uow, "e-6@test", "answered", 0)
+    # Answered just now (the reconciler looks at the real clock): far from its limit.
+    apply(uow, "e-6@test", "answered", (datetime.now(UTC) - NOW).total_seconds() - 5)
     records = CallRecords(uow, 60)
     engine = MockRtpengine()  # restarted: knows no call
 
@@ -135,6 +136,25 @@ def test_a_call_the_switch_lost_is_closed_as_interrupted_once(
 
     assert asyncio.run(rounds()) == [0, 1, 0]  # a suspect first, closed on the second look
     assert state(uow, "e-6@test")[2] == "interrupted"
+
+
+def test_a_call_lost_after_its_limit_is_closed_at_the_limit_as_max_minutes(
+        uow: UnitOfWorkFactory, world: World) -> None:
+    """Kamailio's timer ended it at max_minutes but its dialog-end report never came: the
+    record says max_minutes and bills to the limit, not to when the loss was noticed."""
+    place(uow, "e-6b@test")
+    with uow() as u:
+        record = u.calls.get("e-6b@test")
+        assert record is not None and record.max_minutes > 0
+        limit_s = record.max_minutes * 60
+    apply(uow, "e-6b@test", "answered", 0)
+    assert apply(uow, "e-6b@test", "interrupted", limit_s + 45)
+    duration, _, reason, charged, _ = state(uow, "e-6b@test")
+    assert reason == "max_minutes" and duration == limit_s
+    place(uow, "e-6c@test")
+    apply(uow, "e-6c@test", "answered", 0)
+    assert apply(uow, "e-6c@test", "interrupted", 30)  # before its limit: truly lost
+    assert state(uow, "e-6c@test")[2] == "interrupted"
 
 
 def test_the_agent_retries_while_the_database_is_unavailable(uow: UnitOfWorkFactory,

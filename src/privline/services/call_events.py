@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from privline.domain.access import Action
 from privline.domain.model import Actor, CallRecord
@@ -43,6 +43,13 @@ def dialog_end_reason(record: CallRecord, at: datetime, minute_seconds: float) -
         return "hangup"
     limit = record.max_minutes * minute_seconds
     return "max_minutes" if (at - record.answered_at).total_seconds() >= limit - 1 else "hangup"
+
+
+def max_minutes_at(record: CallRecord, minute_seconds: float) -> datetime | None:
+    """When Kamailio's timer ends an answered call with a limit; None without one."""
+    if record.max_minutes <= 0 or record.answered_at is None:
+        return None
+    return record.answered_at + timedelta(seconds=record.max_minutes * minute_seconds)
 
 
 def apply_call_event(uow_factory: UnitOfWorkFactory, actor: Actor, event: CallEvent, *,
@@ -89,7 +96,15 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
     elif event.kind == "failed":
         call_records.close_call(uow, actor, event.call_id, event.at, "unanswered")
     else:  # interrupted: the switch lost the call (see the agent's reconciliation)
-        call_records.close_call(uow, actor, event.call_id, event.at, "interrupted")
+        record = uow.calls.get(event.call_id)
+        limit_at = None if record is None else max_minutes_at(record, minute_seconds)
+        if limit_at is not None and limit_at <= event.at:
+            # Kamailio's own timer ends every call at its limit; when its dialog-end
+            # report never came (its dialog module can lose it), the call still ended
+            # there: close it as that timer's end, billed to the limit, not beyond.
+            call_records.close_call(uow, actor, event.call_id, limit_at, "max_minutes")
+        else:
+            call_records.close_call(uow, actor, event.call_id, event.at, "interrupted")
 
 
 def _text(value: object) -> str | None:
