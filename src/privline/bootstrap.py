@@ -19,8 +19,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from privline.adapters.db import make_engine, make_uow_factory, migrate, schema_ready
+from privline.adapters.files import KeyFileError
 from privline.adapters.pin_key import PinKeyring
-from privline.adapters.signing import Ed25519Signer, KeyFileError
+from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import FolderBlobStore, MasterKey
 from privline.adapters.vault.exceptions import VaultError
 from privline.adapters.vault.storage import Blobs, MasterKeyring, SpoolSource

@@ -128,12 +128,15 @@ class Stack:
                 return records
             time.sleep(0.5)
 
-    def wait_until(self, what: str, check: Any, timeout: float = 60.0) -> Any:
-        """Poll ``check()`` until it returns something true."""
+    def wait_until(self, what: str, check: Any, timeout: float = 60.0,
+                   explain: Any = None) -> Any:
+        """Poll ``check()`` until it returns something true; on the deadline, say what
+        ``explain()`` (if given) finds still missing."""
         deadline = time.monotonic() + timeout
         while not (value := check()):
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
+                detail = f": {explain()}" if explain is not None else ""
+                raise AssertionError(f"timed out waiting for {what}{detail}")
             time.sleep(0.2)
         return value
 
@@ -186,6 +189,19 @@ class Calls:
     def errors(self) -> str:
         logs = list(self.workdir.glob("*_errors.log"))
         return logs[0].read_text()[-3000:] if logs else ""
+
+    def shed(self) -> set[str]:
+        """The calls the switch refused for overload (503, `X-Privline-Reason:
+        overloaded`; docs/overload.md): sipp logs each as aborted on that answer. A
+        burst of set-ups (sipp itself starved of CPU, then catching up) can find every
+        decision slot busy; such a call is not placed and leaves a count, not a record."""
+        shed = set()
+        for log in self.workdir.glob("*_errors.log"):
+            for event in log.read_text().split("Aborting call on unexpected message")[1:]:
+                call_id = event.split("Call-Id '", 1)[1].split("'", 1)[0]
+                if "503 Service Unavailable" in event and "overloaded" in event:
+                    shed.add(call_id)
+        return shed
 
 
 def start_stack(home: Path, minute_seconds: float) -> Stack:

@@ -3,6 +3,8 @@ recording file and every recorded call has exactly one."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from privline.adapters.switch.recordings import any_files, pcap_files
@@ -35,13 +37,22 @@ def test_soak_500_mixed_calls_privileged_never_recorded_recorded_always(stack: S
     # -timeout; the test waits for sipp's exit, so a generous one costs nothing.
     calls = stack.sipp_calls(rows, pause_ms=1000, rate=RATE, timeout=900,
                              sample_repeats=1, at_once=AT_ONCE)
-    records = stack.wait_records(calls.call_ids, timeout=120)
+    # A call refused for overload (a burst after sipp was starved of CPU) is told so and
+    # leaves a count, not a record; every other call must have its record.
+    shed = calls.shed()
+    status = json.loads(stack.switch("status", "--json").stdout)
+    assert status["shed_for_overload"] == len(shed), (status, shed)
+    assert len(shed) <= CALLS * 0.05, f"{len(shed)} of {CALLS} refused for overload"
+    taken = [c for c in calls.call_ids if c not in shed]
+    records = stack.wait_records(taken, timeout=120)
     missing = [c for c, r in records.items() if r is None]
     assert missing == [], f"{len(missing)} calls without a record; {calls.errors}"
     open_ = [c for c, r in records.items() if r is not None and r["ended_at"] is None]
     assert open_ == [], f"{len(open_)} records never closed"
     leaks, holes, connected = [], [], 0
     for n, call_id in enumerate(calls.call_ids):
+        if call_id in shed:
+            continue
         expected = MIX[n % len(MIX)][3]
         record = records[call_id]
         assert record is not None and record["mode"] == expected, (call_id, record)
@@ -55,4 +66,4 @@ def test_soak_500_mixed_calls_privileged_never_recorded_recorded_always(stack: S
             holes.append(call_id)
     assert leaks == [], f"privileged calls with recording files: {leaks}"
     assert holes == [], f"recorded calls without exactly one pcap: {holes}"
-    assert connected >= CALLS * 0.99, f"only {connected} of {CALLS} connected"
+    assert connected >= len(taken) * 0.99, f"only {connected} of {len(taken)} connected"

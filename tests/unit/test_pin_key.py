@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from privline.adapters.files import KeyFileError
 from privline.adapters.pin_key import PinKeyring, pin_key_id
-from privline.adapters.signing import KeyFileError
 from privline.settings import Settings
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from privline.adapters.signing import KeyFileError
+from privline.adapters.files import KeyFileError
 from privline.entrypoints.web.session import (
     SessionCodec,
     csrf_ok,

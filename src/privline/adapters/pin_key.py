@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-import stat
 from pathlib import Path
 from typing import Final
 
-from privline.adapters.signing import KeyFileError
+from privline.adapters.files import KeyFileError, create_private, read_private
 
 KEY_BYTES: Final = 32
 _KEY_ID_CONTEXT: Final = b"privline.pin-key-id.v1\x00"
@@ -61,24 +59,7 @@ class PinKeyring:
     @classmethod
     def load(cls, path: Path) -> PinKeyring:
         """Read the key file; refuse one that group or others may use or another user owns."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise KeyFileError(f"no PIN key at {path}; run `privline init`") from None
-        except OSError as exc:
-            raise KeyFileError(f"PIN key {path} cannot be opened: {exc.strerror}") from exc
-        try:
-            # fstat on the open file: the checks apply to what is actually read.
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise KeyFileError(f"PIN key {path} is not a regular file")
-            if info.st_mode & 0o077:
-                raise KeyFileError(f"PIN key {path} is readable by others; chmod 600 it")
-            if info.st_uid not in (os.geteuid(), 0):
-                raise KeyFileError(f"PIN key {path} belongs to uid {info.st_uid}, not this user")
-            content = os.read(fd, 64 * 1024)
-        finally:
-            os.close(fd)
+        content = read_private(path, "PIN key")
         keys = []
         for number, line in enumerate(content.decode("ascii", "replace").splitlines(), 1):
             line = line.strip()
@@ -94,25 +75,7 @@ class PinKeyring:
 
     @classmethod
     def load_or_create(cls, path: Path) -> PinKeyring:
-        if os.path.lexists(path):
-            return cls.load(path)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         secret = secrets.token_bytes(KEY_BYTES)
-        # Written aside, then hard-linked into place: the link fails if the name exists,
-        # so two processes starting at once cannot each write a different key, and no
-        # process ever reads a half-written one.
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # umask can only narrow the mode; this states it exactly
-            os.write(fd, secret.hex().encode("ascii") + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            return cls.load(path)
-        finally:
-            os.unlink(temp)
+        if not create_private(path, secret.hex().encode("ascii") + b"\n"):
+            return cls.load(path)  # there was one already (perhaps just made by another)
         return cls([secret])

@@ -8,17 +8,13 @@ database still cannot forge a checkpoint. The public key is for anyone.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-
-class KeyFileError(Exception):
-    """A key file is missing, unreadable, malformed or readable by others (permanent)."""
+from privline.adapters.files import KeyFileError, create_private, read_private
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -46,14 +42,9 @@ class Ed25519Signer:
     @classmethod
     def load(cls, path: Path) -> Ed25519Signer:
         try:
-            info = path.stat()
-        except FileNotFoundError as exc:
-            raise KeyFileError(f"no signing key at {path}; run `privline init`") from exc
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(f"signing key {path} is readable by others; chmod 600 it")
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError, OSError) as exc:
+            key = serialization.load_pem_private_key(read_private(path, "signing key"),
+                                                     password=None)
+        except (ValueError, TypeError) as exc:
             raise KeyFileError(f"signing key {path} cannot be read") from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyFileError(f"signing key {path} is not an Ed25519 key")
@@ -61,21 +52,11 @@ class Ed25519Signer:
 
     @classmethod
     def load_or_create(cls, path: Path) -> Ed25519Signer:
-        if path.exists():
-            return cls.load(path)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        # O_EXCL: two processes starting at once must not each write a different key.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if not create_private(path, pem):
             return cls.load(path)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
         return cls(key)
 
 

@@ -29,7 +29,6 @@ import binascii
 import contextlib
 import hashlib
 import os
-import stat
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,7 +38,13 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from privline.adapters.files import fsync_dir
+from privline.adapters.files import (
+    InsecureKeyFile,
+    KeyFileError,
+    MissingKeyFile,
+    create_private,
+    read_private,
+)
 from privline.adapters.vault.exceptions import (
     InsecureKeyFileError,
     IntegrityError,
@@ -90,76 +95,38 @@ class MasterKey:
     @classmethod
     def load(cls, path: Path) -> MasterKey:
         """Read a key file: 32 raw bytes, or one line of base64 or hex. Refuses a file
-        that group or others may read or write, or that another user owns. A symlink is
-        followed (secret stores mount files that way); the checks apply to what it
-        reaches, read through the same open file."""
+        that group or others may read or write, or that another user owns."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
+            content = read_private(path, "master key file", limit=4096)
+        except InsecureKeyFile as exc:
+            raise InsecureKeyFileError(str(exc)) from None
+        except MissingKeyFile:
             raise MasterKeyError(f"master key file {path} does not exist") from None
-        except OSError as exc:
-            raise MasterKeyError(f"cannot open master key file {path}: {exc}") from exc
-        try:
-            # fstat on the open file, not stat on the path: checks what we actually read.
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise MasterKeyError(f"master key file {path} is not a regular file")
-            if info.st_mode & 0o077:
-                raise InsecureKeyFileError(
-                    f"master key file {path} is mode {stat.S_IMODE(info.st_mode):04o}; "
-                    "it must be readable by its owner only (chmod 600)"
-                )
-            if info.st_uid not in (os.geteuid(), 0):
-                raise InsecureKeyFileError(
-                    f"master key file {path} belongs to uid {info.st_uid}, not this user"
-                )
-            content = os.read(fd, 4096)
-        finally:
-            os.close(fd)
+        except KeyFileError as exc:
+            raise MasterKeyError(str(exc)) from None
         return cls(_parse_key(content, path))
 
     @classmethod
     def create(cls, path: Path) -> MasterKey:
-        """Write a new key file, mode 0600, atomically and never over an existing one.
-
-        The key is written to a temporary file that is then hard-linked into place: the
-        link fails if the name exists, so two processes racing to create the key cannot
-        both win, and nobody ever reads a half-written key.
-        """
-        key = os.urandom(KEY_BYTES)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-        fd = os.open(
-            temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
-        try:
-            os.fchmod(fd, 0o600)  # umask can only narrow the mode; this states it exactly
-            os.write(fd, base64.b64encode(key) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            raise MasterKeyError(f"master key file {path} already exists") from None
-        except OSError as exc:
-            raise MasterKeyError(f"cannot create master key file {path}: {exc}") from exc
-        finally:
-            os.unlink(temp)
-        fsync_dir(path.parent)
-        return cls(key)
+        """Write a new key file, mode 0600, atomically and never over an existing one."""
+        key = cls._create(path)
+        if key is None:
+            raise MasterKeyError(f"master key file {path} already exists")
+        return key
 
     @classmethod
     def load_or_create(cls, path: Path) -> MasterKey:
         """Load the key file, creating it first if there is none (first start)."""
-        if not os.path.lexists(path):
-            try:
-                return cls.create(path)
-            except MasterKeyError:
-                if not os.path.lexists(path):
-                    raise
-                # Another process created it between our check and our link: use theirs.
-        return cls.load(path)
+        return cls._create(path) or cls.load(path)
+
+    @classmethod
+    def _create(cls, path: Path) -> MasterKey | None:
+        key = os.urandom(KEY_BYTES)
+        try:
+            created = create_private(path, base64.b64encode(key) + b"\n")
+        except OSError as exc:
+            raise MasterKeyError(f"cannot create master key file {path}: {exc}") from exc
+        return cls(key) if created else None
 
     def wrap(self, data_key: bytes, call_id: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

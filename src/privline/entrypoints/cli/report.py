@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from privline.adapters.db import make_engine, schema_ready
 from privline.adapters.db.report_queries import report_reader
+from privline.adapters.files import KeyFileError
 from privline.adapters.signing import (
     Ed25519Signer,
-    KeyFileError,
     fingerprint,
     key_id,
     load_public,

@@ -17,13 +17,11 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from privline.adapters.signing import KeyFileError
+from privline.adapters.files import KeyFileError, MissingKeyFile, create_private, read_private
 
 COOKIE = "privline_session"
 VISITOR_LIFETIME = 7 * 24 * 3600  # seconds a visitor's session (and its CSRF token) lasts
@@ -115,36 +113,19 @@ def _unb64(text: bytes) -> bytes:
 def load_secret(path: Path) -> bytes | None:
     """The secret in ``path``; None when there is no such file (an older PRIVLINE_HOME)."""
     try:
-        info = path.stat()
-    except FileNotFoundError:
+        secret = read_private(path, "web session secret").strip()
+    except MissingKeyFile:
         return None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"web session secret {path} is readable by others; chmod 600 it")
-    try:
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        raise KeyFileError(f"web session secret {path} cannot be read") from exc
     if len(secret) < _MIN_SECRET:
         raise KeyFileError(f"web session secret {path} is shorter than {_MIN_SECRET} bytes")
     return secret
 
 
 def load_or_create_secret(path: Path) -> bytes:
-    existing = load_secret(path)
-    if existing is not None:
-        return existing
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret = secrets.token_hex(32).encode("ascii")
-    # O_EXCL: two processes starting at once must not each write a different secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        loaded = load_secret(path)
-        if loaded is None:
-            raise KeyFileError(f"web session secret {path} vanished") from None
-        return loaded
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secret + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return secret
+    if create_private(path, secret + b"\n"):
+        return secret
+    loaded = load_secret(path)
+    if loaded is None:
+        raise KeyFileError(f"web session secret {path} vanished")
+    return loaded
