@@ -81,3 +81,21 @@ def test_an_import_never_unprotects_it_previews_and_sends_dropped_numbers_to_rev
     cli.json("registry", "revoke", str(queued["id"]), "--reason", "struck off, per the bar")
     assert cli.json("registry", "check", "(718) 555-0111")["privileged"] is False
     assert cli.json("registry", "review", "list")["entries"] == []
+
+
+def test_washington_and_pennsylvania_rosters_import_in_their_own_layouts(
+        cli: Cli, tmp_path: Path) -> None:
+    """Issue 12: layouts beyond New York's, with every row not imported counted."""
+    from tests.unit.imports.test_bar_layouts import LAYOUTS
+
+    for layout in (x for x in LAYOUTS if x.state in ("WA", "PA")):
+        roster = tmp_path / f"{layout.state}.csv"
+        roster.write_text(layout.text, encoding="utf-8")
+        out = cli.json("registry", "import", "--format", "bar-csv", str(roster),
+                       "--state", layout.state)
+        assert (out["added"], out["complete"]) == (1, True), layout.state
+        assert out["file_report"]["main"]["not_imported"] == layout.not_imported
+        [(credential, _, (phone,))] = layout.active
+        [entry] = cli.json("registry", "check", phone)["entries"]
+        assert entry["credential"] == credential
+    assert cli.json("registry", "check", "(509) 555-0102")["privileged"] is False  # honorary

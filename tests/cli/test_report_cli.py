@@ -106,3 +106,35 @@ def test_a_statement_says_no_more_than_it_knows(cli: Cli, tmp_path: Path) -> Non
     (row,) = [r for r in listed["statements"] if r["period"] == period]
     assert [(i["number"], i["folder"]) for i in row["issues"]] == [
         (1, str(out)), (2, str(out / "issue-2"))]
+
+
+def test_a_statement_counts_what_imports_sent_to_review(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12: import_batches read keys imports no longer write, so it showed 0."""
+    from tests.unit.imports import files
+
+    cora = files.attorney("3456789", "CORA", "COUNSEL", "(212) 555-0113",
+                          "Currently registered")
+    dan = files.attorney("4567890", "DAN", "DEFENDER", "(212) 555-0114",
+                         "Currently registered")
+    first, second = tmp_path / "ny-1.csv", tmp_path / "ny-2.csv"
+    first.write_bytes(files.roster_bytes([files.bob(), cora, dan]))
+    # Bob listed again, Cora now retired, Dan missing from a complete file.
+    second.write_bytes(files.roster_bytes([files.bob(), {**cora, "status": "Retired"}]))
+    assert cli.json("registry", "import", "--format", "bar-csv", str(first))["added"] == 3
+    done = cli.json("registry", "import", "--format", "bar-csv", str(second))
+    assert (done["confirmed"], done["review_deactivated"], done["review_missing"]) == (1, 1, 1)
+    # A dry run writes no audit event, so it adds nothing to the statement.
+    cli.json("registry", "import", "--format", "bar-csv", str(first), "--dry-run")
+
+    period = period_containing(datetime.now(UTC)).label
+    out = tmp_path / "statement"
+    cli.json("report", "compliance", "--period", period, "--out", str(out))
+    stated = json.loads((out / "statement.json").read_bytes())
+    assert stated["registry"]["import_batches"] == {
+        "runs": 2, "confirmed": 1, "reprotected": 0, "sent_to_review": 2,
+        "deactivated_in_directory": 1, "missing_from_directory": 1}
+    assert cli.run("report", "verify", str(out)).returncode == 0
+    text = " ".join(subprocess.run(["pdftotext", str(out / "statement.pdf"), "-"],
+                                   check=True, capture_output=True, text=True).stdout.split())
+    assert ("Directory imports: 2 runs; 1 entries confirmed, 0 re-protected; 2 sent to staff "
+            "review (1 deactivated in the directory, 1 missing from the directory)") in text

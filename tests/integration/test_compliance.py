@@ -4,7 +4,9 @@ figures checked against what was done, and every kind of tampering caught."""
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, func, select, text
 
 from privline.adapters.db import tables as t
 from privline.adapters.db.report_queries import report_reader
+from privline.adapters.reports.pdf import render_pdf
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.domain.access import Role
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
@@ -95,6 +98,10 @@ def half_year(uow: UnitOfWorkFactory, world: World) -> World:
     assert place(uow, "c1", P, ROSA, FAMILY_NUMBER, day(7, 2), reminders=1, seconds=301) \
         is Mode.RECORDED  # 6 minutes at $0.11: 66 cents
     assert place(uow, "c2", P, ROSA, ATTORNEY_NUMBER, day(7, 3), seconds=540) is Mode.PRIVATE
+    # Issue 12: what `POST /api/v1/decisions` and `call decide` ask (no SIP Call-ID) is a
+    # what-if query: audited, but no call in any figure below.
+    for to in (FAMILY_NUMBER, ATTORNEY_NUMBER):
+        calls.decide_call(uow, STAFF, CallRequest(P, ROSA, to), now=day(7, 3))
     assert place(uow, "c3", P, ROSA, ATTORNEY_NUMBER, day(7, 4), private=True,
                  answer=False) is Mode.PRIVATE
     # Registry changes by staff: a religious adviser's request refused, a physician
@@ -334,3 +341,37 @@ def test_vault_figures_access_and_disclosures(engine: Engine, uow: UnitOfWorkFac
     assert (disclosures["total"], disclosures["with_legal_basis"]) == (1, 1)
     assert disclosures["list"][0]["basis_type"] == "warrant"
     assert all(c["ok"] for c in s["checks"])
+
+
+def test_the_pdf_keeps_table_headers_with_their_rows_and_page_one_says_the_result(
+        engine: Engine, uow: UnitOfWorkFactory, half_year: World, tmp_path: Path) -> None:
+    """Issue 12: headers detached from their columns; a mostly blank first page."""
+    issued = issue(engine, uow)
+    stated = json.loads(issued.body)
+    # A table long enough to run over several pages.
+    stated["total"]["disclosures"]["list"] = [
+        {"id": str(i), "at": "2026-08-01T10:00:00+00:00", "facility": "state-prison",
+         "basis_type": "court_order", "basis_reference": f"ROW-{i:03d}",
+         "recipient": "County DA"} for i in range(1, 121)]
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(render_pdf(stated, issued.body))
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                           capture_output=True, text=True).stdout.split("\f")
+
+    words = " ".join(stated["summary"].split()[:6])
+    assert words in " ".join(pages[0].split()), "page one does not say the result"
+    reached = [p for p in pages if "ROW-" in p]
+    assert len(reached) >= 3
+    for page in reached:
+        lines = [line for line in page.splitlines() if line.strip()]
+        header = [i for i, line in enumerate(lines) if "Legal basis" in line
+                  and "Recipient" in line]
+        first_row = next(i for i, line in enumerate(lines) if "ROW-" in line)
+        # The header repeats on every page the table reaches, above its rows.
+        assert header and header[0] < first_row, page[:400]
+    for page in pages:
+        lines = [line for line in page.splitlines() if line.strip()]
+        for i, line in enumerate(lines):
+            if "Legal basis" in line and "Recipient" in line:
+                # Never a header alone at the foot of a page.
+                assert any("ROW-" in later for later in lines[i + 1:]), page[-400:]

@@ -35,11 +35,7 @@ from privline.domain.errors import NoRateCap
 from privline.domain.model import Facility
 from privline.domain.rates import RateCap, cap_in_force
 from privline.domain.registry import Status
-from privline.domain.registry_history import (
-    IMPORT_BATCH_ACTIONS,
-    AuditRow,
-    created_kinds,
-)
+from privline.domain.registry_history import AuditRow, created_kinds
 from privline.domain.vault import BasisType, IncidentKind
 
 # --- per-scope figures ------------------------------------------------------------------
@@ -293,14 +289,19 @@ def registry_figures(inp: Inputs) -> dict[str, Any]:
             previous = line.changes[i - 1][1] if i else None
             if status is not Status.PENDING and status is not previous:
                 rows[(line.kind.value, line.source.value)][status.value] += 1
+    # What imports record (services/imports.py): each batch event its own counts, the
+    # run's closing event the numbers missing from a complete file. Imports never remove
+    # protection; entries they send to review stay verified until staff decide.
     batches = Counter[str]()
     for e in events:
-        if e.action in IMPORT_BATCH_ACTIONS:
-            batches["verified"] += _int(e.details.get("reprotected"))
-            batches["revoked"] += _int(e.details.get("revoked_deactivated"))
-            if e.action == AuditAction.REGISTRY_IMPORT:
-                batches["revoked"] += _int(e.details.get("revoked_vanished"))
-                batches["runs"] += 1
+        if e.action == AuditAction.REGISTRY_IMPORT_BATCH:
+            for figure, key in _BATCH_FIGURES:
+                batches[figure] += _int(e.details.get(key))
+        elif e.action == AuditAction.REGISTRY_IMPORT:
+            batches["runs"] += 1
+            batches["missing_from_directory"] += _int(e.details.get("review_missing"))
+    batches["sent_to_review"] = (batches["deactivated_in_directory"]
+                                 + batches["missing_from_directory"])
     instants = registry_instants(inp.period, as_of)
     waits = [int((as_of - line.created_at).total_seconds())
              for line in inp.timelines.values() if line.status_at(as_of) is Status.PENDING]
@@ -318,11 +319,18 @@ def registry_figures(inp: Inputs) -> dict[str, Any]:
             {"id": f"{kind}|{source}", "kind": kind, "source": source,
              **{s: counts[s] for s in ("added", "verified", "revoked", "expired")}}
             for (kind, source), counts in sorted(rows.items())],
-        "import_batches": {k: batches[k] for k in ("runs", "verified", "revoked")},
+        "import_batches": {k: batches[k] for k in IMPORT_BATCH_FIGURES},
         "pending": {"at_end": len(waits), "oldest_wait_s": max(waits, default=None),
                     "median_wait_s": int(statistics.median_low(waits)) if waits else None},
         "by_month": by_month,
     }
+
+
+# A statement's import figures, and the batch-event counts they sum.
+_BATCH_FIGURES = (("confirmed", "confirmed"), ("reprotected", "reprotected"),
+                  ("deactivated_in_directory", "review_deactivated"))
+IMPORT_BATCH_FIGURES = ("runs", "confirmed", "reprotected", "sent_to_review",
+                        "deactivated_in_directory", "missing_from_directory")
 
 
 def _int(value: object) -> int:

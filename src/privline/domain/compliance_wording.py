@@ -36,8 +36,11 @@ NOTES = (
     "minute, per FCC size tier, beside the cap in force on the call's date; facility "
     "sizes (ADP) are as recorded for the facility when the statement was computed.",
     "Registry: added counts new entries; verified counts entries that became verified, "
-    "including those added verified; changes made by directory-import batches are counted "
-    "under import_batches.",
+    "including those added verified. Directory imports never remove protection: "
+    "import_batches counts their runs, the entries they confirmed or re-protected, and "
+    "the entries they sent to staff review (deactivated in the directory, or missing "
+    "from a complete directory file), which stay protected until staff decide; an entry "
+    "staff then revoke is counted as revoked under its kind.",
     "Recording access counts every list, play and export of recordings in the audit log, "
     "refused attempts included.",
     "Incidents: every recorded call to a number privileged at call time is counted; the "

@@ -1,8 +1,10 @@
 """Stream an attorney roster (a bar's registration list as CSV) into typed records.
 
 Each state's layout is data, in ``bar_layouts.json`` beside this module (see
-:func:`layouts`); a roster that fits none of its state's layouts is tried against the
-generic one (``Bar Number,Name,Phone,Status``, status ``Active``). New York's mapping
+:func:`layouts`; each entry says where its layout was confirmed: New York, Washington
+and Pennsylvania; California's columns are not confirmed); a roster that fits none of its
+state's layouts is tried against the generic one (``Bar Number,Name,Phone,Status``,
+status ``Active``), and one that fits neither is refused naming both. New York's mapping
 follows its open attorney registration data (data.ny.gov, "NYS Attorney
 Registrations"): ``registration_number``, ``first_name``, ``middle_name``,
 ``last_name``, ``suffix``, ``phone_number`` and ``status``, whose value
@@ -83,9 +85,12 @@ def layouts() -> dict[str, BarColumns]:
 
 def layouts_for(state: str) -> list[BarColumns]:
     """The layouts a roster of ``state`` may have, its own first."""
-    known = layouts()
-    own = known.get(state.strip().upper())
-    return [c for c in (own, known[GENERIC]) if c is not None]
+    return [columns for _, columns in _named_layouts_for(state)]
+
+
+def _named_layouts_for(state: str) -> list[tuple[str, BarColumns]]:
+    known, code = layouts(), state.strip().upper()
+    return [(name, known[name]) for name in (code, GENERIC) if name in known]
 
 _STATE = re.compile(r"^[A-Z]{2}$")
 _REGISTRATION = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
@@ -200,9 +205,10 @@ def open_bar_csv(
     # A typo in the settings is reported as such, not as a file error.
     _check_state(state)
     check_encoding(encoding)
-    candidates = [columns] if columns is not None else layouts_for(state)
+    candidates = ([("given", columns)] if columns is not None
+                  else _named_layouts_for(state))
     first: FormatMismatch | None = None
-    for candidate in candidates:
+    for _, candidate in candidates:
         with open_binary(path, FILE_FORMAT) as raw:
             try:
                 reader = BarCsvReader(raw, state=state, columns=candidate, encoding=encoding,
@@ -213,7 +219,20 @@ def open_bar_csv(
             yield reader
             return
     assert first is not None  # noqa: S101 - there is always at least one candidate
-    raise first
+    if columns is not None:
+        raise first
+    # Say which layouts were tried and which states have one, so staff can tell a
+    # wrong --state from a roster whose layout is not known yet.
+    tried = " or ".join(_describe(name, c) for name, c in candidates)
+    states = ", ".join(sorted(k for k in layouts() if k != GENERIC))
+    raise FormatMismatch(FILE_FORMAT, f"its header fits no roster layout for "
+                         f"{state.strip().upper()}: expected {tried} (states with their own "
+                         f"layout: {states})")
+
+
+def _describe(name: str, columns: BarColumns) -> str:
+    wanted = (columns.registration_number, *columns.name_parts, columns.phone, columns.status)
+    return f"{name} ({', '.join(wanted)})"
 
 
 def plausible_phone(value: str) -> bool:
