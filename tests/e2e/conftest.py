@@ -7,6 +7,7 @@ proved in seconds; billing still counts real minutes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -41,6 +42,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.switch("down", check=False)
         for proc in s.procs:
             stop_pid(proc)
+
+
+@pytest.fixture(autouse=True)
+def switch_whole(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each e2e test starts with every part of the switch running: a test that fails
+    while a part is down (a restart test) must not fail the tests after it."""
+    yield
+    if "stack" in request.fixturenames:
+        s: Stack = request.getfixturevalue("stack")
+        if not json.loads(s.switch("status", "--json", check=False).stdout).get("healthy"):
+            s.switch("up", check=False)
 
 
 def populate(s: Stack) -> None:

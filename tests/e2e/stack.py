@@ -105,6 +105,11 @@ class Stack:
     def switch(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.privline("switch", *args, check=check)
 
+    def shed_count(self) -> int:
+        """Call set-ups the switch has refused for overload since it first ran here."""
+        status = json.loads(self.switch("status", "--json", check=False).stdout)
+        return int(status["shed_for_overload"])
+
     def calls_list(self) -> dict[str, dict[str, Any]]:
         """`privline calls list --json`, by call id: every call, refused ones too."""
         result = self.privline("calls", "list", "--limit", "10000", "--json")
