@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+# Two workers (pytest-xdist): the real SIP stack's tests in one, in order, everything else
+# beside them in the other (tests/conftest.py groups them).
+exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "$@"

@@ -146,3 +146,13 @@ def world(uow: UnitOfWorkFactory) -> World:
                                holder="Ada Counsel", credential="CA-123456", verified=True,
                                now=NOW)
     return World(PRISON, entry.id)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`-n 2 --dist loadgroup`, what scripts/test.sh runs), every
+    test of the real SIP stack runs in one worker, in order, on the one switch of that
+    worker's session, while the other worker runs the rest beside it (so the call path
+    is always tested with the other core busy)."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
