@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/v1/blocks"): A.RESIDENT_READ,
     ("POST", "/api/v1/blocks"): A.RESIDENT_WRITE,
     ("POST", "/api/v1/blocks/{block_id}/remove"): A.RESIDENT_WRITE,
+    ("GET", "/api/v1/calls"): A.CALL_READ,
     ("GET", "/api/v1/calls/{call_id}"): A.CALL_READ,
     ("GET", "/api/v1/audit/verify"): A.AUDIT_VERIFY,
     ("GET", "/api/v1/audit/checkpoints"): A.AUDIT_VERIFY,

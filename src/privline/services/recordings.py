@@ -96,7 +96,8 @@ def _not_found(recording_id: int) -> NotFound:
 def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str,
                     now: datetime, facility_id: str | None = None, number: str | None = None,
                     since: datetime | None = None, until: datetime | None = None,
-                    limit: int = 100, offset: int = 0) -> Sequence[RecordingView]:
+                    limit: int = 100, offset: int = 0, resident_id: str | None = None
+                    ) -> Sequence[RecordingView]:
     check_allowed(actor, Action.RECORDING_READ)
     reason = text("reason", reason)
     if not (1 <= limit <= 1000 and offset >= 0):
@@ -106,9 +107,9 @@ def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str
     with uow_factory() as uow:
         found = [_view(r) for r in uow.recordings.visible(
             _scope(uow, actor), facility_id=facility_id, number=number, since=since,
-            until=until, limit=limit, offset=offset)]
+            until=until, limit=limit, offset=offset, resident_id=resident_id)]
         audit.record(uow, actor, AuditAction.RECORDING_LIST, "recordings", now, reason=reason,
-                     facility=facility_id, number=number,
+                     facility=facility_id, resident=resident_id, number=number,
                      since=since.isoformat() if since else None,
                      until=until.isoformat() if until else None, limit=limit, offset=offset,
                      recordings=[v.id for v in found])
