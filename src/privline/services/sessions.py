@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from privline.domain.audit_events import AuditAction
-from privline.domain.model import Actor, AuditEvent, User
+from privline.domain.model import Actor, User
 from privline.domain.signin import FAILURE_WINDOW, PEOPLE, signin_blocked, totp_required
+from privline.services import audit
 from privline.services.errors import TooManyAttempts, Unauthenticated
 from privline.services.passwords import password_matches, totp_step
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -59,8 +60,8 @@ def _fail(uow_factory: UnitOfWorkFactory, name: str, address: str, now: datetime
     """Count and audit one failed attempt; the caller raises what this returns."""
     with uow_factory() as uow:
         uow.signin_failures.add(name, address, now)
-        uow.audit.append(AuditEvent(now, f"visitor:{address}", AuditAction.USER_SIGNIN_FAILED,
-                                    f"user_name:{name}", {"reason": reason}))
+        audit.record_outsider(uow, f"visitor:{address}", AuditAction.USER_SIGNIN_FAILED,
+                              f"user_name:{name}", now, reason=reason)
         uow.commit()
     return Unauthenticated(message, code="signin_failed")
 
@@ -71,8 +72,8 @@ def _refuse_if_blocked(uow_factory: UnitOfWorkFactory, name: str, address: str,
         if not _blocked(uow, name, address, now):
             return
         # Audited, but not counted: a blocked address cannot extend its own block forever.
-        uow.audit.append(AuditEvent(now, f"visitor:{address}", AuditAction.USER_SIGNIN_REFUSED,
-                                    f"user_name:{name}", {"reason": "too_many_failures"}))
+        audit.record_outsider(uow, f"visitor:{address}", AuditAction.USER_SIGNIN_REFUSED,
+                              f"user_name:{name}", now, reason="too_many_failures")
         uow.commit()
     raise TooManyAttempts(_BLOCKED)
 
@@ -114,17 +115,18 @@ def finish_signin(uow_factory: UnitOfWorkFactory, *, checked: PasswordChecked, c
         if not replayed:
             uow.sessions.add(digest(session_id), user.id, address, now)
             uow.signin_failures.forgive(user.name)
-            uow.audit.append(_event(user, now, AuditAction.USER_SIGNIN, address=address,
-                                    second_factor=step is not None))
+            _audit(uow, user, now, AuditAction.USER_SIGNIN, address=address,
+                   second_factor=step is not None)
             uow.commit()
     if replayed:
         raise _fail(uow_factory, user.name, address, now, "code_reused", _WRONG_CODE)
     return SignedIn(session_id, Actor(user.name, user.role, user.id))
 
 
-def _event(user: User, now: datetime, action: str, **details: object) -> AuditEvent:
-    return AuditEvent(now, f"{user.role}:{user.name}", action, f"user:{user.id}",
-                      dict(details))
+def _audit(uow: UnitOfWork, user: User, now: datetime, action: AuditAction,
+           **details: object) -> None:
+    audit.record(uow, Actor(user.name, user.role, user.id), action, f"user:{user.id}", now,
+                 **details)
 
 
 def resume(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime,
@@ -140,7 +142,7 @@ def resume(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime,
             return None
         if not session.alive(now, idle=limits.idle, lifetime=limits.lifetime):
             uow.sessions.end(session.id, now)
-            uow.audit.append(_event(user, now, AuditAction.USER_SESSION_EXPIRED))
+            _audit(uow, user, now, AuditAction.USER_SESSION_EXPIRED)
             uow.commit()
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:
@@ -157,5 +159,5 @@ def sign_out(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime) 
         user = uow.users.get(session.user_id)
         uow.sessions.end(session.id, now)
         if user is not None:
-            uow.audit.append(_event(user, now, AuditAction.USER_SIGNOUT))
+            _audit(uow, user, now, AuditAction.USER_SIGNOUT)
         uow.commit()
