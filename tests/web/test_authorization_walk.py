@@ -152,6 +152,9 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/audit/statements/{statement_id}/{name}"): A.AUDIT_VERIFY,
     ("GET", "/audit/registry"): A.REGISTRY_READ,
     ("GET", "/audit/incidents"): A.INCIDENT_READ,
+    # Anyone signed in: their own password (no form data: refused before any check).
+    ("GET", "/account/password"): A.OWN_ACCOUNT,
+    ("POST", "/account/password"): A.OWN_ACCOUNT,
 }
 
 # Routes whose answer also depends on the investigator's facilities. (The console's page

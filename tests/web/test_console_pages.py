@@ -21,7 +21,7 @@ from privline.services.ports.calls import CallRefusal
 from privline.settings import Settings
 from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, World
 from tests.integration.vault_support import SWITCH
-from tests.support.signin import make_accounts, sign_in
+from tests.support.signin import PASSWORD, make_accounts, sign_in
 from tests.web.test_portal_pages import CSP, audit_count, csrf
 
 
@@ -144,3 +144,30 @@ def test_the_calls_page_filters_pages_by_cursor_and_names_a_bad_field(
     bad = client.get("/staff/calls", params={"since": "2026-07-01T12:00"})
     assert bad.status_code == 400 and '<a href="#since">' in bad.text
     assert re.search(r'<input id="since" name="since"[^>]*aria-invalid="true"', bad.text)
+
+
+def test_a_user_changes_their_own_password_and_their_other_sessions_end(
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, accounts["auditor"])
+    elsewhere = TestClient(client.app, follow_redirects=False)
+    console_sign_in(elsewhere, accounts["auditor"])
+    form = client.get("/account/password")
+    assert form.status_code == 200 and 'aria-current="page">Your password' in form.text
+
+    before = audit_count(uow)
+    wrong = client.post("/account/password", data={
+        "csrf_token": csrf(client, "/account/password"), "current_password": "nope",
+        "new_password": "a brand new long passphrase"})
+    assert wrong.status_code == 400 and '<a href="#current_password">' in wrong.text
+    assert re.search(r'<input id="current_password"[^>]*aria-invalid="true"', wrong.text)
+    assert audit_count(uow) == before + 1  # the failed attempt, nothing else
+
+    done = client.post("/account/password", data={
+        "csrf_token": csrf(client, "/account/password"), "current_password": PASSWORD,
+        "new_password": "a brand new long passphrase"})
+    assert done.status_code == 303 and done.headers["location"] == "/account/password"
+    assert "1 other session signed out" in client.get("/account/password").text
+    assert client.get("/audit").status_code == 200  # this session goes on
+    assert elsewhere.get("/audit").headers["location"] == "/signin"  # the other ended
+    visitor = TestClient(client.app, follow_redirects=False)
+    assert visitor.get("/account/password").headers["location"] == "/signin"

@@ -12,12 +12,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from privline.domain.access import Action
 from privline.domain.audit_events import AuditAction
 from privline.domain.model import Actor, User
-from privline.domain.signin import FAILURE_WINDOW, PEOPLE, signin_blocked, totp_required
+from privline.domain.signin import (
+    FAILURE_WINDOW,
+    PEOPLE,
+    password_problem,
+    signin_blocked,
+    totp_required,
+)
 from privline.services import audit
-from privline.services.errors import TooManyAttempts, Unauthenticated
-from privline.services.passwords import password_matches, totp_step
+from privline.services.access import check_allowed
+from privline.services.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from privline.services.passwords import hash_password, password_matches, totp_step
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.users import digest
 
@@ -149,6 +157,48 @@ def resume(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime,
             uow.sessions.touch(session.id, now)
             uow.commit()
     return Actor(user.name, user.role, user.id)
+
+
+def change_own_password(uow_factory: UnitOfWorkFactory, actor: Actor, session_id: str, *,
+                        current: str, new: str, address: str, now: datetime) -> int:
+    """A signed-in person's new password. The current one must match (an unattended
+    session is not enough), and a wrong one counts as a failed sign-in, so a stolen
+    session cannot guess it for long. Every other session of theirs ends; this one
+    goes on. Audited; returns how many sessions ended."""
+    check_allowed(actor, Action.OWN_ACCOUNT)
+    with uow_factory() as uow:
+        session = uow.sessions.by_hash(digest(session_id))
+        user = None if session is None else uow.users.get(session.user_id)
+    if session is None or session.ended_at is not None or user is None or user.disabled:
+        raise Unauthenticated("Please sign in again.", code="signin_required")
+    _refuse_if_blocked(uow_factory, user.name, address, now)
+    errors: dict[str, str] = {}
+    problem = password_problem(new)
+    if problem is not None:
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = "Choose a password different from the current one"  # noqa: S105 - a message
+    if errors and current:
+        raise InvalidInput("the new password cannot be used", code="invalid_password",
+                           fields=errors)
+    if not password_matches(user.password_hash, current):
+        _fail(uow_factory, user.name, address, now, "password_change", _WRONG)
+        errors = {"current_password": "The current password is wrong."} | errors
+        raise InvalidInput("the current password is wrong", code="wrong_password",
+                           fields=errors)
+    new_hash = hash_password(new)  # slow: before the transaction
+    with uow_factory() as uow:
+        still = uow.sessions.by_hash(digest(session_id))
+        if still is None or still.ended_at is not None:
+            raise Unauthenticated("Please sign in again.", code="signin_required")
+        uow.users.set_password(user.id, new_hash)
+        others = [s for s in uow.sessions.open_of(user.id) if s.id != still.id]
+        for other in others:
+            uow.sessions.end(other.id, now)
+        _audit(uow, user, now, AuditAction.USER_PASSWORD, name=user.name, own=True,
+               sessions_ended=len(others))
+        uow.commit()
+    return len(others)
 
 
 def sign_out(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime) -> None:
