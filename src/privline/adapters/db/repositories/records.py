@@ -121,32 +121,17 @@ class SqlRecords:
 
     def calls(self, where: CallFilter, limit: int, offset: int,
               after: LogPosition | None = None) -> Sequence[CallRecord]:
-        stmt = select(*_CALL_COLUMNS)
-        for column, value in ((_c.facility_id, where.facility_id),
-                              (_c.resident_id, where.resident_id), (_c.number, where.number),
-                              (_c.mode, where.mode)):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        stmt = _between(stmt, _c.at, where)
-        if after is not None:
-            # Decisions sort before refusals at one instant (see LogPosition).
-            stmt = stmt.where(_past(_c.at, _c.id, after, "call"))
-        rows = self.conn.execute(stmt.order_by(_c.at.desc(), _c.id.desc()).limit(limit)
-                                 .offset(offset)).all()
+        stmt = _log_query(select(*_CALL_COLUMNS), t.calls, "call", where, after,
+                          number=where.number, mode=where.mode)
+        rows = self.conn.execute(stmt.limit(limit).offset(offset)).all()
         return SqlCalls(self.conn)._with_warnings(rows)
 
     def refusals(self, where: CallFilter, limit: int, after: LogPosition | None = None
                  ) -> Sequence[RefusalRow]:
         f = t.call_refusals.c
-        stmt = select(f.id, *_REFUSAL_COLUMNS)
-        for column, value in ((f.facility_id, where.facility_id),
-                              (f.resident_id, where.resident_id)):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        stmt = _between(stmt, f.at, where)
-        if after is not None:
-            stmt = stmt.where(_past(f.at, f.id, after, "refusal"))
-        rows = self.conn.execute(stmt.order_by(f.at.desc(), f.id.desc()).limit(limit)).all()
+        stmt = _log_query(select(f.id, *_REFUSAL_COLUMNS), t.call_refusals, "refusal", where,
+                          after)
+        rows = self.conn.execute(stmt.limit(limit)).all()
         return [RefusalRow(row[0], CallRefusal(*row[1:])) for row in rows]
 
     def log_position(self, kind: str, row_id: int) -> LogPosition | None:
@@ -217,12 +202,21 @@ class SqlRecords:
         return None if row is None else _statement(row)
 
 
-def _between(stmt: Any, at: Any, where: CallFilter) -> Any:
+def _log_query(stmt: Any, table: Any, kind: str, where: CallFilter,
+               after: LogPosition | None, **more: str | None) -> Any:
+    """The call log's filters and order on one of its two tables (calls, refusals)."""
+    c = table.c
+    wanted = {"facility_id": where.facility_id, "resident_id": where.resident_id, **more}
+    for name, value in wanted.items():
+        if value is not None:
+            stmt = stmt.where(c[name] == value)
     if where.since is not None:
-        stmt = stmt.where(at >= where.since)
+        stmt = stmt.where(c.at >= where.since)
     if where.until is not None:
-        stmt = stmt.where(at < where.until)
-    return stmt
+        stmt = stmt.where(c.at < where.until)
+    if after is not None:
+        stmt = stmt.where(_past(c.at, c.id, after, kind))
+    return stmt.order_by(c.at.desc(), c.id.desc())
 
 
 def _past(at: ColumnElement[Any], row_id: ColumnElement[Any], pos: LogPosition, kind: str
