@@ -34,7 +34,8 @@ _NO_REASON = "State why you need this (it is kept in the audit log)"
 
 @router.get("")
 def search(request: Request, reason: str = "", facility: str = "", resident: str = "",
-           number: str = "", since: str = "", until: str = "", searched: str = "") -> Response:
+           number: str = "", since: str = "", until: str = "", searched: str = "",
+           offset: str = "0") -> Response:
     v = visit(request)
     actor = require(v, Action.RECORDING_READ)
     if isinstance(actor, Response):
@@ -52,15 +53,18 @@ def search(request: Request, reason: str = "", facility: str = "", resident: str
             if not reason.strip():
                 raise InvalidInput(_NO_REASON, code="reason_required",
                                    fields={"reason": _NO_REASON})
-            found = recordings.list_recordings(
+            # Each page is its own audited list, with the reason the query carries.
+            found = recordings.search_recordings(
                 v.runtime.uow, actor, reason=reason, now=v.now, facility_id=where.facility_id,
                 number=where.number, since=where.since, until=where.until, limit=PAGE,
+                offset=int(offset) if offset.isdigit() and len(offset) < 10 else 0,
                 resident_id=where.resident_id)
         except InvalidInput as exc:
             named = exc.details.get("fields")
             errors = dict(named) if isinstance(named, dict) else {"reason": exc.message}
+    query = urlencode({"searched": "1"} | {k: val for k, val in form.items() if val})
     return console_page(v, actor, "console/investigate.html", 400 if errors else 200,
-                        form=form, errors=errors, found=found)
+                        form=form, errors=errors, found=found, base=f"/investigate?{query}&")
 
 
 @router.get("/recordings/{recording_id}")
