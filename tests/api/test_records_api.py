@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.bootstrap import Runtime, utcnow
+from privline.domain.policy import CallRequest
 from privline.entrypoints.api.app import create_app
-from privline.services import audit, users
+from privline.services import audit, calls, users
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
-from tests.conftest import ADMIN, NOW, ROSA, World
+from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, World
 from tests.web.console_support import issue_statement
 
 
@@ -79,3 +80,28 @@ def test_staff_list_and_change_residents_and_bad_input_is_a_stable_4xx(api) -> N
     capped = client.post("/api/v1/facilities/state-prison", json={"rate": "1.00"},
                          headers=staff)
     assert capped.status_code == 403  # facility settings are the administrator's
+
+
+def test_calls_are_listed_filtered_and_paged_as_the_cli_prints_them(api, uow) -> None:  # type: ignore[no-untyped-def]
+    client, headers, _ = api
+    for to in ("2125550100", "4155550142"):
+        calls.decide_call(uow, ADMIN, CallRequest("state-prison", ROSA, to, False, ROSA_PIN),
+                          now=NOW)
+    staff = headers["staff"]
+    first = client.get("/api/v1/calls", params={"limit": 1}, headers=staff).json()
+    assert first["more"] is True and first["calls"][0]["mode"] == "private"
+    rest = client.get("/api/v1/calls", params={"limit": 1, "before": first["next"]},
+                      headers=staff).json()
+    assert (rest["more"], rest["next"], rest["calls"][0]["to"]) == (False, None, "+12125550100")
+    shown = client.get(f"/api/v1/calls/{rest['calls'][0]['id']}", headers=staff).json()
+    assert shown["number"] == "+12125550100"
+    found = client.get("/api/v1/calls", params={"number": "(415) 555-0142", "mode": "private",
+                                                "since": "2026-07-01T00:00:00Z"},
+                       headers=staff).json()["calls"]
+    assert [c["to"] for c in found] == ["+14155550142"]
+    for bad, code in (({"since": "2026-07-01"}, "invalid_search"),
+                      ({"until": "2026-07-01T12:00:00"}, "invalid_search"),
+                      ({"mode": "loud"}, "invalid_search"), ({"before": "c999"}, "invalid_cursor")):
+        answer = client.get("/api/v1/calls", params=bad, headers=staff)
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == code
+    assert client.get("/api/v1/calls", headers=headers["auditor"]).status_code == 200

@@ -6,44 +6,25 @@ into docs/screenshots/admin.png for the README."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_portal_browser import Server, Shots, page, server  # noqa: F401
+from tests.browser.conftest import SCREENSHOTS, Account, Server, Shots, sign_in, watch
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "admin.png"
-ADMIN_PASSWORD = "the admin's long passphrase"
 NEW_PASSWORD = "tess's own long passphrase"
 
 
-def sign_in(tab: Page, base: str, name: str, password: str, secret: str) -> None:
-    tab.goto(f"{base}/signin")
-    tab.get_by_label("User name").fill(name)
-    tab.get_by_label("Password").fill(password)
-    tab.get_by_role("button", name="Continue").click()
-    expect(tab).to_have_url(f"{base}/signin/code")
-    tab.get_by_label("Code").fill(pyotp.TOTP(secret).now())
-    tab.get_by_role("button", name="Sign in").click()
-
-
 def test_an_admin_creates_a_staff_user_who_signs_in_with_password_and_totp(
-        server: Server, page: Page, tmp_path: Path) -> None:  # noqa: F811
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-            and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+        server: Server, page: Page, tmp_path: Path) -> None:
+    problems = watch(page)
     shot = Shots(tmp_path / "screens", page)
     base = server.base
-    (tmp_path / "admin.pw").write_text(ADMIN_PASSWORD + "\n")
-    admin = json.loads(server.privline("user", "add", "--name", "ada-admin", "--role",
-                                       "admin", "--password-file",
-                                       str(tmp_path / "admin.pw"), "--json"))
+    _, admin = server.account("ada-admin", "admin")
+    assert admin.totp_secret is not None  # an admin must have a second factor
 
     # The admin: password, then the code from their authenticator.
-    sign_in(page, base, "ada-admin", ADMIN_PASSWORD, admin["totp"]["secret"])
+    sign_in(page, server, admin)
     expect(page).to_have_url(f"{base}/staff/dashboard")  # the admin's home
     page.get_by_role("link", name="Users").click()
     expect(page).to_have_url(f"{base}/staff/users")
@@ -70,8 +51,8 @@ def test_an_admin_creates_a_staff_user_who_signs_in_with_password_and_totp(
     secret = page.locator("#totp-secret").inner_text()
     expect(page.locator("#totp-uri")).to_contain_text("otpauth://totp/privline:tess-staff")
     expect(page.locator("li.entry", has_text="tess-staff")).to_contain_text("demo-prison")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin.png"), full_page=True)
 
     # Usable 360 px wide: nothing wider than the screen.
     page.set_viewport_size({"width": 360, "height": 800})
@@ -83,7 +64,7 @@ def test_an_admin_creates_a_staff_user_who_signs_in_with_password_and_totp(
     expect(page).to_have_url(f"{base}/signin")
 
     # The new staff user signs in with the password and the secret the admin was shown.
-    sign_in(page, base, "tess-staff", NEW_PASSWORD, secret)
+    sign_in(page, server, Account("tess-staff", secret, NEW_PASSWORD))
     expect(page).to_have_url(f"{base}/staff/dashboard")  # staff's home
     expect(page.get_by_role("button", name="Sign out tess-staff")).to_be_visible()
     old = [c for c in page.context.cookies() if c["name"] == "privline_session"]

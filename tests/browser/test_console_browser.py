@@ -11,140 +11,30 @@ is screenshotted into docs/screenshots/ for the README.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pyotp
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from privline.bootstrap import bootstrap
 from privline.settings import Settings
-from tests.browser.test_portal_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.browser.conftest import SCREENSHOTS, Server, fits_360, sign_in
 from tests.integration.vault_support import place_call, spool_recording, spool_root
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 FAMILY = "+12125550100"
-
-
-PASSWORD = "a console user's long passphrase"
-
-
-@dataclass
-class Account:
-    name: str
-    totp_secret: str | None
-
-
-@dataclass(frozen=True)
-class Server:
-    base: str
-    env: dict[str, str]
-    exe: str
-    home: Path
-
-    def privline(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run([self.exe, *args], env=self.env, check=check,
-                              capture_output=True, text=True)
-        return done.stdout
-
-    def account(self, name: str, role: str) -> tuple[int, Account]:
-        """A named user with a password (and, for investigators, the TOTP secret the CLI
-        shows once), as an admin would make one."""
-        password_file = self.home / f"{name}.pw"
-        password_file.write_text(PASSWORD + "\n")
-        added = json.loads(self.privline("user", "add", "--name", name, "--role", role,
-                                         "--password-file", str(password_file), "--json"))
-        totp = added["totp"]["secret"] if added["totp"] else None
-        return int(added["id"]), Account(name, totp)
-
-    def decide(self, pin: str) -> dict[str, object]:
-        out = self.privline("call", "decide", "--facility", "demo-prison", "--resident",
-                            "R1001", "--to", "2025550143", "--pin", pin, "--json")
-        decided: dict[str, object] = json.loads(out)
-        return decided
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
-    port = _free_port()
-    home = tmp_path / "srv"
-    env |= {"PRIVLINE_HOME": str(home), "PRIVLINE_API_PORT": str(port),
-            "PRIVLINE_API_HOST": "127.0.0.1"}
-    exe = str(Path(sys.executable).with_name("privline"))
-    subprocess.run([exe, "init", "--demo"], env=env, check=True, capture_output=True)
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as reply:  # noqa: S310 - loopback URL built above
-                    if reply.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield Server(base, env, exe, home)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900},
-                                      accept_downloads=True)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-
-
-def sign_in(page: Page, server: Server, account: Account) -> None:
-    """The one sign-in (/signin): name and password, then the code if the user has one."""
-    page.goto(f"{server.base}/console/login")  # the old address leads there
-    expect(page).to_have_url(f"{server.base}/signin")
-    page.get_by_label("User name").fill(account.name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    if account.totp_secret is not None:
-        expect(page).to_have_url(f"{server.base}/signin/code")
-        page.get_by_label("Code").fill(pyotp.TOTP(account.totp_secret).now())
-        page.get_by_role("button", name="Sign in").click()
-
-
-def fits_360(page: Page) -> None:
-    """At 360 px wide nothing spills sideways out of the page itself."""
-    page.set_viewport_size({"width": 360, "height": 800})
-    width = page.evaluate("document.documentElement.scrollWidth")
-    page.set_viewport_size({"width": 1100, "height": 900})
-    assert width <= 360
 
 
 def test_staff_unlock_reset_a_pin_deposit_and_remove_a_block(server: Server, page: Page
                                                                ) -> None:
     _, account = server.account("sam-staff", "staff")
     for _ in range(5):  # five wrong PINs lock Rosa out
-        server.decide("0000")
-    assert server.decide("2468")["reason"] == "resident_locked"
+        server.decide(pin="0000")
+    assert server.decide(pin="1234")["reason"] == "resident_locked"
     server.privline("block", "add", "--facility", "demo-prison", "--number", "2025550199",
                     "--reason", "harassment")
 
+    page.goto(f"{server.base}/console/login")  # the old address leads to the one sign-in
+    expect(page).to_have_url(f"{server.base}/signin")
     sign_in(page, server, account)
     expect(page).to_have_url(f"{server.base}/staff/dashboard")
     expect(page.locator(".stat", has_text="locked residents")).to_contain_text("1")
@@ -168,7 +58,7 @@ def test_staff_unlock_reset_a_pin_deposit_and_remove_a_block(server: Server, pag
     page.keyboard.type("8642")  # by keyboard alone, from the summary's link
     page.keyboard.press("Enter")
     expect(page.locator(".notice")).to_have_text("Resident R1001 has a new PIN.")
-    assert server.decide("8642")["mode"] == "recorded"
+    assert server.decide(pin="8642")["mode"] == "recorded"
 
     page.get_by_label("Amount (USD)").fill("5.00")
     page.get_by_role("button", name="Deposit").click()

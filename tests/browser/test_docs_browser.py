@@ -7,11 +7,11 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_portal_browser import Server, page, server  # noqa: F401 - fixtures
+from tests.browser.conftest import Server
 
 
 def test_the_api_explorer_renders_from_this_server_alone(
-        server: Server, page: Page) -> None:  # noqa: F811 - the imported fixtures
+        server: Server, page: Page) -> None:
     requested: list[str] = []
     problems: list[str] = []
     page.on("request", lambda r: requested.append(r.url))

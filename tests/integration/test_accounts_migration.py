@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from privline.adapters.db import make_engine, migrate
 from privline.adapters.db.engine import _MIGRATIONS, SqlUnitOfWork
@@ -46,7 +47,13 @@ def test_old_tokens_move_to_api_tokens_and_keep_working(fresh: Engine) -> None:
                               "VALUES (:n, 'staff', :h, :at)"),
                          {"n": name, "h": hashlib.sha256(token.encode()).hexdigest(),
                           "at": made})
-    migrate(fresh)
+    with fresh.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    with fresh.connect() as conn:
+        old = conn.execute(text("SELECT token_hash FROM users WHERE id = 1")).scalar_one()
+    assert old != hashlib.sha256(TOKEN.encode()).hexdigest()
+    migrate(fresh)  # 0009 then drops the column, with api_tokens pointing at each user
 
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(fresh)
@@ -58,6 +65,35 @@ def test_old_tokens_move_to_api_tokens_and_keep_working(fresh: Engine) -> None:
         users.authenticate(uow, TOKEN, now=now + timedelta(days=91))
     assert [v.user.name for v in users.list_users(uow, ADMIN)] == ["sam", "sam-2", "ivy"]
     with fresh.connect() as conn:
-        old = conn.execute(text("SELECT token_hash FROM users WHERE id = 1")).scalar_one()
-    assert old != hashlib.sha256(TOKEN.encode()).hexdigest()
+        assert "token_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
+    fresh.dispose()
+
+
+def test_0009_drops_users_token_hash_keeping_users_and_what_points_at_them(
+        fresh: Engine) -> None:
+    """On SQLite the users table is rebuilt: every user, id and foreign key survives,
+    both ways, and the foreign keys are still enforced afterwards."""
+    migrate(fresh)
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(fresh)
+
+    now = datetime.now(UTC)
+    made = users.add_user(uow, ADMIN, name="sam", role="staff", now=now)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    for target in ("0007", "head"):
+        with fresh.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if target == "0007" else command.upgrade)(config, target)
+        with fresh.connect() as conn:
+            columns = {c["name"]: c for c in inspect(conn).get_columns("users")}
+        assert ("token_hash" in columns) == (target == "0007")
+        if target == "0007":
+            assert columns["token_hash"]["nullable"] is False
+        assert users.authenticate(uow, str(made.token), now=now).user_id == made.user.id
+    with pytest.raises(IntegrityError), fresh.begin() as conn:
+        conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at, "
+                          "expires_at) VALUES (999, 'x', :at, :at)"),
+                     {"at": now.replace(tzinfo=None)})
     fresh.dispose()

@@ -4,13 +4,12 @@ input refused with nothing written; on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from privline.domain.policy import CallRequest
-from privline.services import blocks, calls, console, facilities, records
+from privline.services import blocks, calls, facilities, records
 from privline.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from privline.services.ports import UnitOfWorkFactory
 from tests.conftest import (
@@ -144,19 +143,3 @@ def test_blocking_a_privileged_number_warns_that_it_can_never_stop_the_call(
                                 reason="asked by staff", now=NOW)
     assert added.warning is not None and "never stop" in added.warning
     assert decide(uow, ROSA_PIN, to=ATTORNEY_NUMBER).mode.value == "private"
-
-
-def test_calls_are_searched_by_mode_and_say_when_there_is_more(uow: UnitOfWorkFactory,
-                                                               world: World) -> None:
-    decide(uow, ROSA_PIN)
-    decide(uow, ROSA_PIN, to=ATTORNEY_NUMBER)
-    decide(uow, ROSA_PIN, at=NOW + timedelta(days=2))
-    recorded = console.search_calls(uow, AUDITOR, console.parse_call_filter(mode="recorded"),
-                                    limit=1)
-    assert len(recorded.items) == 1 and recorded.more
-    day = console.parse_call_filter(since="2026-07-01", until="2026-07-01")
-    found = console.search_calls(uow, AUDITOR, day).items
-    assert sorted(c.mode for c in found) == ["private", "recorded"]
-    with pytest.raises(InvalidInput) as bad:
-        console.parse_call_filter(number="not a number", mode="loud")
-    assert set(bad.value.details["fields"]) == {"number", "mode"}

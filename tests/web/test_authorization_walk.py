@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/v1/blocks"): A.RESIDENT_READ,
     ("POST", "/api/v1/blocks"): A.RESIDENT_WRITE,
     ("POST", "/api/v1/blocks/{block_id}/remove"): A.RESIDENT_WRITE,
+    ("GET", "/api/v1/calls"): A.CALL_READ,
     ("GET", "/api/v1/calls/{call_id}"): A.CALL_READ,
     ("GET", "/api/v1/audit/verify"): A.AUDIT_VERIFY,
     ("GET", "/api/v1/audit/checkpoints"): A.AUDIT_VERIFY,
@@ -151,6 +152,9 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/audit/statements/{statement_id}/{name}"): A.AUDIT_VERIFY,
     ("GET", "/audit/registry"): A.REGISTRY_READ,
     ("GET", "/audit/incidents"): A.INCIDENT_READ,
+    # Anyone signed in: their own password (no form data: refused before any check).
+    ("GET", "/account/password"): A.OWN_ACCOUNT,
+    ("POST", "/account/password"): A.OWN_ACCOUNT,
 }
 
 # Routes whose answer also depends on the investigator's facilities. (The console's page

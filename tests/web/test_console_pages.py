@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,12 +13,15 @@ from fastapi.testclient import TestClient
 from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import MasterKey
 from privline.bootstrap import Runtime
+from privline.domain.policy import CallRequest
 from privline.entrypoints.api.app import create_app
-from privline.services import users
+from privline.services import call_records, calls, users
 from privline.services.ports import UnitOfWorkFactory
+from privline.services.ports.calls import CallRefusal
 from privline.settings import Settings
-from tests.conftest import ADMIN, NOW, ROSA, World
-from tests.support.signin import make_accounts, sign_in
+from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, World
+from tests.integration.vault_support import SWITCH
+from tests.support.signin import PASSWORD, make_accounts, sign_in
 from tests.web.test_portal_pages import CSP, audit_count, csrf
 
 
@@ -114,3 +118,56 @@ def test_an_audio_link_plays_only_with_its_own_reason_and_session(
     # The real link reaches the service, which audits the attempt (no such recording).
     assert client.get(link[1].replace("amp;", "")).status_code == 404
     assert audit_count(uow) == before + 1
+
+
+def test_the_calls_page_filters_pages_by_cursor_and_names_a_bad_field(
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    for to in ("2125550100", "2125550101", "2125550102"):
+        calls.decide_call(uow, ADMIN, CallRequest("state-prison", ROSA, to, False, ROSA_PIN),
+                          now=NOW)
+    call_records.call_refused(uow, SWITCH, CallRefusal(
+        "turned-away@test", NOW, "state-prison", None, "2125550199", "untrusted_source", 403))
+    console_sign_in(client, accounts["staff"])
+    page = client.get("/staff/calls", params={"resident": ROSA, "since": "2026-07-01"})
+    assert page.status_code == 200
+    assert page.text.count("+1212555010") == 3 and "turned-away" not in page.text
+    every = client.get("/staff/calls").text
+    assert "untrusted_source (SIP 403)" in every  # a refusal before any decision is listed
+    assert "Older" not in every
+    with patch("privline.entrypoints.web.console_staff.PAGE", 2):
+        first = client.get("/staff/calls", params={"mode": "recorded"}).text
+        older = re.search(r'<a href="(/staff/calls\?mode=recorded&amp;before=c[0-9]+)">Older',
+                          first)
+        assert older and first.count("/staff/calls/") == 2
+        second = client.get(older[1].replace("&amp;", "&")).text
+        assert second.count("/staff/calls/") == 1 and ">Newest<" in second
+    bad = client.get("/staff/calls", params={"since": "2026-07-01T12:00"})
+    assert bad.status_code == 400 and '<a href="#since">' in bad.text
+    assert re.search(r'<input id="since" name="since"[^>]*aria-invalid="true"', bad.text)
+
+
+def test_a_user_changes_their_own_password_and_their_other_sessions_end(
+        client: TestClient, accounts: dict[str, users.NewUser], uow: UnitOfWorkFactory) -> None:
+    console_sign_in(client, accounts["auditor"])
+    elsewhere = TestClient(client.app, follow_redirects=False)
+    console_sign_in(elsewhere, accounts["auditor"])
+    form = client.get("/account/password")
+    assert form.status_code == 200 and 'aria-current="page">Your password' in form.text
+
+    before = audit_count(uow)
+    wrong = client.post("/account/password", data={
+        "csrf_token": csrf(client, "/account/password"), "current_password": "nope",
+        "new_password": "a brand new long passphrase"})
+    assert wrong.status_code == 400 and '<a href="#current_password">' in wrong.text
+    assert re.search(r'<input id="current_password"[^>]*aria-invalid="true"', wrong.text)
+    assert audit_count(uow) == before + 1  # the failed attempt, nothing else
+
+    done = client.post("/account/password", data={
+        "csrf_token": csrf(client, "/account/password"), "current_password": PASSWORD,
+        "new_password": "a brand new long passphrase"})
+    assert done.status_code == 303 and done.headers["location"] == "/account/password"
+    assert "1 other session signed out" in client.get("/account/password").text
+    assert client.get("/audit").status_code == 200  # this session goes on
+    assert elsewhere.get("/audit").headers["location"] == "/signin"  # the other ended
+    visitor = TestClient(client.app, follow_redirects=False)
+    assert visitor.get("/account/password").headers["location"] == "/signin"

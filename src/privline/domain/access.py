@@ -35,6 +35,7 @@ class Action(StrEnum):
     # Reading the records staff keep: facilities, residents, accounts, blocks.
     FACILITY_READ = "facility.read"
     RESIDENT_READ = "resident.read"
+    OWN_ACCOUNT = "own.account"  # a signed-in person changes their own password
 
 
 _A, _S, _I, _U, _W = Role.ADMIN, Role.STAFF, Role.INVESTIGATOR, Role.AUDITOR, Role.SWITCH
@@ -59,6 +60,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.RECORDING_EXPORT: frozenset({_A, _I}),
     Action.FACILITY_READ: frozenset({_A, _S, _U}),
     Action.RESIDENT_READ: frozenset({_A, _S}),
+    Action.OWN_ACCOUNT: frozenset({_A, _S, _I, _U}),
 }
 
 

@@ -73,3 +73,4 @@ class AuditAction(StrEnum):
     USER_SIGNIN = "user.signin"
     USER_SESSION_EXPIRED = "user.session_expired"
     USER_SIGNOUT = "user.signout"
+    PORTAL_REGISTER = "portal.register"

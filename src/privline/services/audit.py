@@ -20,7 +20,16 @@ def record(
 ) -> None:
     """Append one event; it commits or rolls back with the change it describes. Its kind
     is one of the named :class:`AuditAction` values the compliance code reads back."""
-    uow.audit.append(AuditEvent(now, f"{actor.role}:{actor.name}", action, subject, details))
+    record_outsider(uow, f"{actor.role}:{actor.name}", action, subject, now, **details)
+
+
+def record_outsider(
+    uow: UnitOfWork, who: str, action: AuditAction, subject: str, now: datetime,
+    **details: Any,
+) -> None:
+    """As :func:`record`, for someone without an account: ``visitor:<address>`` at the
+    sign-in form, ``public:portal`` for a registration."""
+    uow.audit.append(AuditEvent(now, who, action, subject, details))
 
 
 def checkpoint(uow_factory: UnitOfWorkFactory, actor: Actor, *, now: datetime

@@ -1,25 +1,24 @@
-"""What the operators' console reads beyond single records: the dashboard, calls searched
-and filtered, the registry searched with each entry's history, and what auditors see
-(the audit log's checkpoints and changes, statements handed out). Read-only.
+"""What the operators' console reads beyond single records: the dashboard, the registry
+searched with each entry's history, and what auditors see (the audit log's checkpoints
+and changes, statements handed out). Calls are searched in services/call_log.py.
+Read-only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from privline.domain.access import Action
 from privline.domain.audit_chain import Checkpoint
-from privline.domain.errors import InvalidNumber
 from privline.domain.model import Actor, CallRecord
-from privline.domain.numbers import to_e164
 from privline.domain.policy import Mode
 from privline.domain.registry import Entry
 from privline.services.access import check_allowed
 from privline.services.errors import InvalidInput, NotFound
 from privline.services.ports import UnitOfWorkFactory
-from privline.services.ports.records import AuditRecord, CallFilter, KeptStatement
+from privline.services.ports.records import AuditRecord, KeptStatement
 from privline.services.records import Page, _page, check_page
 
 MODES = tuple(m.value for m in Mode)
@@ -45,49 +44,6 @@ def dashboard(uow_factory: UnitOfWorkFactory, actor: Actor, *, now: datetime) ->
         locked = uow.records.locked_count(now)
     return Dashboard({m: by_mode.get(m, 0) for m in MODES} | dict(by_mode), pending,
                      incidents, locked)
-
-
-def parse_call_filter(*, facility: str = "", resident: str = "", number: str = "",
-                      mode: str = "", since: str = "", until: str = "") -> CallFilter:
-    """A call search from form or query text; a bad field is named in the error."""
-    errors: dict[str, str] = {}
-    e164 = None
-    if number.strip():
-        try:
-            e164 = to_e164(number.strip())
-        except InvalidNumber as exc:
-            errors["number"] = exc.message
-    if mode and mode not in MODES:
-        errors["mode"] = f"mode is one of {', '.join(MODES)}"
-    days: dict[str, datetime | None] = {}
-    for name, raw in (("since", since), ("until", until)):
-        days[name] = None
-        if raw.strip():
-            try:
-                days[name] = datetime.fromisoformat(raw.strip())
-            except ValueError:
-                errors[name] = "a date such as 2027-01-31"
-                continue
-            day = days[name]
-            if day is not None and day.tzinfo is None:
-                days[name] = day.replace(tzinfo=UTC)  # the console speaks UTC
-    if errors:
-        raise InvalidInput("check the search: " + "; ".join(errors.values()),
-                           code="invalid_search", fields=errors)
-    until_day = days["until"]
-    if until_day is not None and until.strip() and len(until.strip()) == 10:
-        until_day += timedelta(days=1)  # a date means "to the end of that day"
-    return CallFilter(facility.strip() or None, resident.strip() or None, e164, mode or None,
-                      days["since"], until_day)
-
-
-def search_calls(uow_factory: UnitOfWorkFactory, actor: Actor, where: CallFilter, *,
-                 limit: int = 50, offset: int = 0) -> Page[CallRecord]:
-    check_allowed(actor, Action.CALL_READ)
-    check_page(limit, offset)
-    with uow_factory() as uow:
-        rows = uow.records.calls(where, limit + 1, offset)
-    return _page(rows, limit, offset)
 
 
 def show_call(uow_factory: UnitOfWorkFactory, actor: Actor, call_id: int) -> CallRecord:

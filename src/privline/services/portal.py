@@ -22,11 +22,11 @@ from datetime import datetime
 from privline.domain.access import Role
 from privline.domain.audit_events import AuditAction
 from privline.domain.errors import InvalidNumber
-from privline.domain.model import Actor, AuditEvent
+from privline.domain.model import Actor
 from privline.domain.numbers import to_e164
 from privline.domain.registry import Entry, Kind, Source, Status
 from privline.domain.text import text_problem
-from privline.services import protection
+from privline.services import audit, protection
 from privline.services.errors import InvalidInput, NotFound, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.registry import NewEntry, RegistryUnavailable
@@ -91,7 +91,7 @@ def register(uow_factory: UnitOfWorkFactory, form: RegistrationForm, *, now: dat
             reference_hash(reference), name, kind, credential, email, now)
         placed = tuple(_place(uow, registration_id, number, kind, name, credential, now)
                        for number in numbers)
-        _audit(uow, now, "portal.register", f"registration:{registration_id}",
+        _audit(uow, now, AuditAction.PORTAL_REGISTER, f"registration:{registration_id}",
                profession=kind.value, credential=credential,
                numbers=[{"number": p.number, "status": p.status.value} for p in placed])
         uow.commit()
@@ -126,10 +126,10 @@ def _place(uow: UnitOfWork, registration_id: int, number: str, kind: Kind, name:
     return NumberStatus(number, status)
 
 
-def _audit(uow: UnitOfWork, now: datetime, action: str, subject: str, **details: object
-           ) -> None:
+def _audit(uow: UnitOfWork, now: datetime, action: AuditAction, subject: str,
+           **details: object) -> None:
     # No email or name here: the audit log is kept for years and cannot be edited.
-    uow.audit.append(AuditEvent(now, PORTAL_ACTOR, action, subject, dict(details)))
+    audit.record_outsider(uow, PORTAL_ACTOR, action, subject, now, **details)
 
 
 def _validate(form: RegistrationForm) -> tuple[str, Kind, str, list[str], str]:

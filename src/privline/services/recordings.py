@@ -29,6 +29,7 @@ from privline.services.errors import InvalidInput, NotFound, ServiceError, Unava
 from privline.services.facilities import get_facility
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.vault import Vault, VaultIOError
+from privline.services.records import Page
 from privline.services.registry import normalize
 from privline.services.vault_lifecycle import text
 
@@ -96,7 +97,21 @@ def _not_found(recording_id: int) -> NotFound:
 def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str,
                     now: datetime, facility_id: str | None = None, number: str | None = None,
                     since: datetime | None = None, until: datetime | None = None,
-                    limit: int = 100, offset: int = 0) -> Sequence[RecordingView]:
+                    limit: int = 100, offset: int = 0, resident_id: str | None = None
+                    ) -> Sequence[RecordingView]:
+    return search_recordings(
+        uow_factory, actor, reason=reason, now=now, facility_id=facility_id, number=number,
+        since=since, until=until, limit=limit, offset=offset, resident_id=resident_id).items
+
+
+def search_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str,
+                      now: datetime, facility_id: str | None = None,
+                      number: str | None = None, since: datetime | None = None,
+                      until: datetime | None = None, limit: int = 100, offset: int = 0,
+                      resident_id: str | None = None) -> Page[RecordingView]:
+    """The recordings the actor may reach, newest first, one page; the list is audited
+    with its reason. ``more`` comes from one row read past the page, which the audit
+    does not name: it lists what was shown."""
     check_allowed(actor, Action.RECORDING_READ)
     reason = text("reason", reason)
     if not (1 <= limit <= 1000 and offset >= 0):
@@ -106,14 +121,15 @@ def list_recordings(uow_factory: UnitOfWorkFactory, actor: Actor, *, reason: str
     with uow_factory() as uow:
         found = [_view(r) for r in uow.recordings.visible(
             _scope(uow, actor), facility_id=facility_id, number=number, since=since,
-            until=until, limit=limit, offset=offset)]
+            until=until, limit=limit + 1, offset=offset, resident_id=resident_id)]
+        shown = found[:limit]
         audit.record(uow, actor, AuditAction.RECORDING_LIST, "recordings", now, reason=reason,
-                     facility=facility_id, number=number,
+                     facility=facility_id, resident=resident_id, number=number,
                      since=since.isoformat() if since else None,
                      until=until.isoformat() if until else None, limit=limit, offset=offset,
-                     recordings=[v.id for v in found])
+                     recordings=[v.id for v in shown])
         uow.commit()
-    return found
+    return Page(shown, len(found) > limit, offset, limit)
 
 
 def play(uow_factory: UnitOfWorkFactory, actor: Actor, vault: Vault, recording_id: int, *,

@@ -12,11 +12,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from privline.domain.access import Action
 from privline.domain.audit_events import AuditAction
-from privline.domain.model import Actor, AuditEvent, User
-from privline.domain.signin import FAILURE_WINDOW, PEOPLE, signin_blocked, totp_required
-from privline.services.errors import TooManyAttempts, Unauthenticated
-from privline.services.passwords import password_matches, totp_step
+from privline.domain.model import Actor, User
+from privline.domain.signin import (
+    FAILURE_WINDOW,
+    PEOPLE,
+    password_problem,
+    signin_blocked,
+    totp_required,
+)
+from privline.services import audit
+from privline.services.access import check_allowed
+from privline.services.errors import InvalidInput, TooManyAttempts, Unauthenticated
+from privline.services.passwords import hash_password, password_matches, totp_step
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.users import digest
 
@@ -59,8 +68,8 @@ def _fail(uow_factory: UnitOfWorkFactory, name: str, address: str, now: datetime
     """Count and audit one failed attempt; the caller raises what this returns."""
     with uow_factory() as uow:
         uow.signin_failures.add(name, address, now)
-        uow.audit.append(AuditEvent(now, f"visitor:{address}", AuditAction.USER_SIGNIN_FAILED,
-                                    f"user_name:{name}", {"reason": reason}))
+        audit.record_outsider(uow, f"visitor:{address}", AuditAction.USER_SIGNIN_FAILED,
+                              f"user_name:{name}", now, reason=reason)
         uow.commit()
     return Unauthenticated(message, code="signin_failed")
 
@@ -71,8 +80,8 @@ def _refuse_if_blocked(uow_factory: UnitOfWorkFactory, name: str, address: str,
         if not _blocked(uow, name, address, now):
             return
         # Audited, but not counted: a blocked address cannot extend its own block forever.
-        uow.audit.append(AuditEvent(now, f"visitor:{address}", AuditAction.USER_SIGNIN_REFUSED,
-                                    f"user_name:{name}", {"reason": "too_many_failures"}))
+        audit.record_outsider(uow, f"visitor:{address}", AuditAction.USER_SIGNIN_REFUSED,
+                              f"user_name:{name}", now, reason="too_many_failures")
         uow.commit()
     raise TooManyAttempts(_BLOCKED)
 
@@ -114,17 +123,18 @@ def finish_signin(uow_factory: UnitOfWorkFactory, *, checked: PasswordChecked, c
         if not replayed:
             uow.sessions.add(digest(session_id), user.id, address, now)
             uow.signin_failures.forgive(user.name)
-            uow.audit.append(_event(user, now, AuditAction.USER_SIGNIN, address=address,
-                                    second_factor=step is not None))
+            _audit(uow, user, now, AuditAction.USER_SIGNIN, address=address,
+                   second_factor=step is not None)
             uow.commit()
     if replayed:
         raise _fail(uow_factory, user.name, address, now, "code_reused", _WRONG_CODE)
     return SignedIn(session_id, Actor(user.name, user.role, user.id))
 
 
-def _event(user: User, now: datetime, action: str, **details: object) -> AuditEvent:
-    return AuditEvent(now, f"{user.role}:{user.name}", action, f"user:{user.id}",
-                      dict(details))
+def _audit(uow: UnitOfWork, user: User, now: datetime, action: AuditAction,
+           **details: object) -> None:
+    audit.record(uow, Actor(user.name, user.role, user.id), action, f"user:{user.id}", now,
+                 **details)
 
 
 def resume(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime,
@@ -140,13 +150,55 @@ def resume(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime,
             return None
         if not session.alive(now, idle=limits.idle, lifetime=limits.lifetime):
             uow.sessions.end(session.id, now)
-            uow.audit.append(_event(user, now, AuditAction.USER_SESSION_EXPIRED))
+            _audit(uow, user, now, AuditAction.USER_SESSION_EXPIRED)
             uow.commit()
             return None
         if now - session.last_seen_at >= TOUCH_EVERY:
             uow.sessions.touch(session.id, now)
             uow.commit()
     return Actor(user.name, user.role, user.id)
+
+
+def change_own_password(uow_factory: UnitOfWorkFactory, actor: Actor, session_id: str, *,
+                        current: str, new: str, address: str, now: datetime) -> int:
+    """A signed-in person's new password. The current one must match (an unattended
+    session is not enough), and a wrong one counts as a failed sign-in, so a stolen
+    session cannot guess it for long. Every other session of theirs ends; this one
+    goes on. Audited; returns how many sessions ended."""
+    check_allowed(actor, Action.OWN_ACCOUNT)
+    with uow_factory() as uow:
+        session = uow.sessions.by_hash(digest(session_id))
+        user = None if session is None else uow.users.get(session.user_id)
+    if session is None or session.ended_at is not None or user is None or user.disabled:
+        raise Unauthenticated("Please sign in again.", code="signin_required")
+    _refuse_if_blocked(uow_factory, user.name, address, now)
+    errors: dict[str, str] = {}
+    problem = password_problem(new)
+    if problem is not None:
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = "Choose a password different from the current one"  # noqa: S105 - a message
+    if errors and current:
+        raise InvalidInput("the new password cannot be used", code="invalid_password",
+                           fields=errors)
+    if not password_matches(user.password_hash, current):
+        _fail(uow_factory, user.name, address, now, "password_change", _WRONG)
+        errors = {"current_password": "The current password is wrong."} | errors
+        raise InvalidInput("the current password is wrong", code="wrong_password",
+                           fields=errors)
+    new_hash = hash_password(new)  # slow: before the transaction
+    with uow_factory() as uow:
+        still = uow.sessions.by_hash(digest(session_id))
+        if still is None or still.ended_at is not None:
+            raise Unauthenticated("Please sign in again.", code="signin_required")
+        uow.users.set_password(user.id, new_hash)
+        others = [s for s in uow.sessions.open_of(user.id) if s.id != still.id]
+        for other in others:
+            uow.sessions.end(other.id, now)
+        _audit(uow, user, now, AuditAction.USER_PASSWORD, name=user.name, own=True,
+               sessions_ended=len(others))
+        uow.commit()
+    return len(others)
 
 
 def sign_out(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime) -> None:
@@ -157,5 +209,5 @@ def sign_out(uow_factory: UnitOfWorkFactory, session_id: str, *, now: datetime) 
         user = uow.users.get(session.user_id)
         uow.sessions.end(session.id, now)
         if user is not None:
-            uow.audit.append(_event(user, now, AuditAction.USER_SIGNOUT))
+            _audit(uow, user, now, AuditAction.USER_SIGNOUT)
         uow.commit()

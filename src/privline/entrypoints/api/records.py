@@ -18,6 +18,7 @@ from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.money import parse_usd
 from privline.domain.text import MAX_ROW_ID
 from privline.entrypoints.api.deps import ActorDep, RowId, RuntimeDep, errors
+from privline.entrypoints.calls_json import call_log_json
 from privline.entrypoints.records_json import (
     account_json,
     block_json,
@@ -27,7 +28,15 @@ from privline.entrypoints.records_json import (
     resident_view_json,
 )
 from privline.entrypoints.serialize import entry_json
-from privline.services import accounts, audit, blocks, console, records, vault_lifecycle
+from privline.services import (
+    accounts,
+    audit,
+    blocks,
+    call_log,
+    console,
+    records,
+    vault_lifecycle,
+)
 from privline.services.errors import Unavailable, checked
 from privline.services.ports.records import AuditRecord
 
@@ -185,6 +194,28 @@ def remove_block(block_id: RowId, body: ReasonBody, rt: RuntimeDep, actor: Actor
 
 
 # --- calls and the registry's history
+
+
+@router.get("/calls", tags=["calls"])
+def list_calls(
+    rt: RuntimeDep, actor: ActorDep,
+    facility: str = Query("", max_length=64), resident: str = Query("", max_length=64),
+    number: str = Query("", max_length=64, description="Calls to this number, any format"),
+    mode: str = Query("", max_length=16,
+                      description="private, recorded, denied, or refused (before any decision)"),
+    since: str = Query("", max_length=40, description="ISO date-time with its zone"),
+    until: str = Query("", max_length=40, description="ISO date-time with its zone"),
+    limit: int = Limit,
+    before: str | None = Query(None, max_length=24,
+                               description="The previous page's `next`: go on after it"),
+) -> dict[str, Any]:
+    """Every decision and every refusal before one, newest first, as `privline calls
+    list --json` prints them. A bad filter is 400 ``invalid_search`` naming the field; a
+    date-time without a zone is one."""
+    where = call_log.parse_call_filter(facility=facility, resident=resident, number=number,
+                                       mode=mode, since=since, until=until)
+    return call_log_json(rt, actor, call_log.search(rt.uow, actor, where, limit=limit,
+                                                     before=before))
 
 
 @router.get("/calls/{call_id}", tags=["calls"])

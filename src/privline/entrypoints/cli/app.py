@@ -67,6 +67,11 @@ def emit(obj: dict[str, Any]) -> None:
     typer.echo(json.dumps(obj, sort_keys=True))
 
 
+def more_line(limit: int, go_on: str) -> None:
+    """The line every list prints when it stopped at its limit: how to see the rest."""
+    typer.echo(f"(more: stopped at {limit}; see {go_on})")
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"privline: error: {message}", err=True)
     raise SystemExit(2)

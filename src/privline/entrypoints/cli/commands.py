@@ -12,7 +12,7 @@ from privline.domain.money import parse_rate, parse_usd
 from privline.domain.policy import CallRequest, UnknownPrivilege
 from privline.domain.rates import FacilityKind
 from privline.domain.registry import Status
-from privline.entrypoints.cli.app import OPERATOR, app, emit, pin_code, runtime, whole
+from privline.entrypoints.cli.app import OPERATOR, app, emit, more_line, pin_code, runtime, whole
 from privline.entrypoints.demo import load_demo
 from privline.entrypoints.serialize import check_json, decision_json, entry_json
 from privline.services import accounts, blocks, calls, facilities, registry
@@ -214,7 +214,7 @@ def registry_list(
     for e in entries:
         typer.echo(f"{e.id}\t{e.number}\t{e.kind}\t{e.status}\t{e.holder}")
     if more:
-        typer.echo(f"(more: stopped at {limit}; see --offset {offset + limit})")
+        more_line(limit, f"--offset {offset + limit}")
 
 
 @call_app.command("decide")

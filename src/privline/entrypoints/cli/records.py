@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from privline.bootstrap import utcnow
-from privline.entrypoints.cli.app import OPERATOR, emit, runtime
+from privline.entrypoints.cli.app import OPERATOR, emit, more_line, runtime
 from privline.entrypoints.cli.commands import account_app, block_app, facility_app, resident_app
 from privline.entrypoints.records_json import (
     account_json,
@@ -26,7 +26,7 @@ Offset = Annotated[int, typer.Option(help="Skip this many first.")]
 
 def _more(more: bool, offset: int, limit: int) -> None:
     if more:
-        typer.echo(f"(more: stopped at {limit}; see --offset {offset + limit})")
+        more_line(limit, f"--offset {offset + limit}")
 
 
 # --- facilities

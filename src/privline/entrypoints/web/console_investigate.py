@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -21,7 +22,7 @@ from privline.domain.access import Action
 from privline.domain.vault import BasisType
 from privline.entrypoints.web.gate import console_page, require, require_form
 from privline.entrypoints.web.render import Visit, WebRoute, visit
-from privline.services import console, recordings
+from privline.services import call_log, recordings
 from privline.services.errors import Forbidden, InvalidInput, NotFound
 from privline.services.ports.vault import Vault
 
@@ -32,31 +33,38 @@ _NO_REASON = "State why you need this (it is kept in the audit log)"
 
 
 @router.get("")
-def search(request: Request, reason: str = "", facility: str = "", number: str = "",
-           since: str = "", until: str = "", searched: str = "") -> Response:
+def search(request: Request, reason: str = "", facility: str = "", resident: str = "",
+           number: str = "", since: str = "", until: str = "", searched: str = "",
+           offset: str = "0") -> Response:
     v = visit(request)
     actor = require(v, Action.RECORDING_READ)
     if isinstance(actor, Response):
         return actor
-    form = {"reason": reason[:500], "facility": facility[:64], "number": number[:64],
-            "since": since[:32], "until": until[:32]}
+    form = {"reason": reason[:500], "facility": facility[:64], "resident": resident[:64],
+            "number": number[:64], "since": since[:40], "until": until[:40]}
     errors: dict[str, str] = {}
     found = None
     if searched:
         try:
-            where = console.parse_call_filter(facility=facility, number=number, since=since,
-                                              until=until)
+            # The same rules as the calls page; the form's days are UTC days.
+            where = call_log.parse_call_filter(
+                facility=form["facility"], resident=form["resident"], number=form["number"],
+                since=form["since"], until=form["until"], day_zone=UTC)
             if not reason.strip():
                 raise InvalidInput(_NO_REASON, code="reason_required",
                                    fields={"reason": _NO_REASON})
-            found = recordings.list_recordings(
+            # Each page is its own audited list, with the reason the query carries.
+            found = recordings.search_recordings(
                 v.runtime.uow, actor, reason=reason, now=v.now, facility_id=where.facility_id,
-                number=where.number, since=where.since, until=where.until, limit=PAGE)
+                number=where.number, since=where.since, until=where.until, limit=PAGE,
+                offset=int(offset) if offset.isdigit() and len(offset) < 10 else 0,
+                resident_id=where.resident_id)
         except InvalidInput as exc:
             named = exc.details.get("fields")
             errors = dict(named) if isinstance(named, dict) else {"reason": exc.message}
+    query = urlencode({"searched": "1"} | {k: val for k, val in form.items() if val})
     return console_page(v, actor, "console/investigate.html", 400 if errors else 200,
-                        form=form, errors=errors, found=found)
+                        form=form, errors=errors, found=found, base=f"/investigate?{query}&")
 
 
 @router.get("/recordings/{recording_id}")

@@ -8,6 +8,7 @@ service call, and a refused form comes back with an error summary linking its fi
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from privline.domain.money import parse_usd
 from privline.domain.registry import Status
 from privline.entrypoints.web.gate import console_page, require, require_form
 from privline.entrypoints.web.render import Visit, WebRoute, redirect, visit
-from privline.services import accounts, console, records, registry
+from privline.services import accounts, call_log, console, records, registry
 from privline.services.errors import Conflict, InvalidInput, NotFound, checked
 
 router = APIRouter(prefix="/staff", route_class=WebRoute, include_in_schema=False)
@@ -292,25 +293,26 @@ def entry_change(request: Request, entry_id: int, verb: str, csrf_token: Text = 
 
 @router.get("/calls")
 def calls_page(request: Request, facility: str = "", resident: str = "", number: str = "",
-               mode: str = "", since: str = "", until: str = "", offset: str = "0"
+               mode: str = "", since: str = "", until: str = "", before: str = ""
                ) -> Response:
     v = visit(request)
     actor = require(v, Action.CALL_READ)
     if isinstance(actor, Response):
         return actor
     form = {"facility": facility[:64], "resident": resident[:64], "number": number[:64],
-            "mode": mode[:16], "since": since[:32], "until": until[:32]}
+            "mode": mode[:16], "since": since[:40], "until": until[:40]}
     errors: dict[str, str] = {}
     try:
-        where = console.parse_call_filter(**form)
+        # The form's days are UTC days (its labels say so).
+        where = call_log.parse_call_filter(**form, day_zone=UTC)
+        found = call_log.search(v.runtime.uow, actor, where, limit=PAGE,
+                                before=before[:24] or None)
     except InvalidInput as exc:
         errors = _fields(exc, "number")
-        where = console.parse_call_filter()
-    found = console.search_calls(v.runtime.uow, actor, where, limit=PAGE,
-                                 offset=_offset(offset))
+        found = call_log.search(v.runtime.uow, actor, call_log.parse_call_filter(), limit=PAGE)
     query = urlencode({k: val for k, val in form.items() if val})
     return console_page(v, actor, "console/calls.html", 400 if errors else 200, found=found,
-                        form=form, errors=errors, modes=console.MODES,
+                        form=form, errors=errors, modes=call_log.MODES, paged=bool(before),
                         base=f"/staff/calls?{query}&" if query else "/staff/calls?")
 
 

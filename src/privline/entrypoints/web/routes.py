@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from privline.entrypoints.web import (
+    account,
     console_audit,
     console_investigate,
     console_staff,
@@ -24,3 +25,4 @@ router.include_router(console_investigate.router)
 router.include_router(console_audit.router)
 router.include_router(signin.router)  # the one sign-in, for every role
 router.include_router(users.router)
+router.include_router(account.router)  # a signed-in person's own password

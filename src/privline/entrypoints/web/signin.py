@@ -37,7 +37,7 @@ def _limits(v: Visit) -> sessions.Limits:
                            lifetime=timedelta(hours=s.session_lifetime_hours))
 
 
-def _address(v: Visit) -> str:
+def address(v: Visit) -> str:
     client = v.request.client
     return client.host[:64] if client else "unknown"
 
@@ -94,7 +94,7 @@ def signin(request: Request, csrf_token: Text = "", name: Text = "", password: T
         return _form(v, 400, name=name, errors=errors)
     try:
         checked = sessions.check_password(v.runtime.uow, name=name, password=password,
-                                          address=_address(v), now=v.now)
+                                          address=address(v), now=v.now)
     except TooManyAttempts as exc:
         return _form(v, 429, name=name, banner=exc.message)
     except Unauthenticated as exc:
@@ -129,7 +129,7 @@ def code(request: Request, csrf_token: Text = "", code: Text = "") -> Response:
 def _start(v: Visit, checked: sessions.PasswordChecked, code: str) -> Response:
     try:
         signed = sessions.finish_signin(v.runtime.uow, checked=checked, code=code,
-                                        address=_address(v), now=v.now)
+                                        address=address(v), now=v.now)
     except TooManyAttempts as exc:
         v.rotate()
         return _form(v, 429, banner=exc.message)

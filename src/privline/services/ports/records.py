@@ -14,6 +14,7 @@ from typing import Protocol
 
 from privline.domain.model import CallRecord, Facility
 from privline.domain.registry import Entry
+from privline.services.ports.calls import CallRefusal
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,22 @@ class CallFilter:
 
 
 @dataclass(frozen=True)
+class LogPosition:
+    """A place in the call log, newest first by (at, kind, id): decisions ("call") sort
+    before refusals ("refusal") at the same instant. A page goes on past it."""
+
+    at: datetime
+    kind: str  # "call" or "refusal"
+    id: int
+
+
+@dataclass(frozen=True)
+class RefusalRow:
+    id: int
+    refusal: CallRefusal
+
+
+@dataclass(frozen=True)
 class KeptStatement:
     id: int
     period: str
@@ -95,7 +112,11 @@ class RecordsRepository(Protocol):
                    ) -> int | None: ...
     def remove_block(self, block_id: int) -> None: ...
 
-    def calls(self, where: CallFilter, limit: int, offset: int) -> Sequence[CallRecord]: ...
+    def calls(self, where: CallFilter, limit: int, offset: int,
+              after: LogPosition | None = None) -> Sequence[CallRecord]: ...
+    def refusals(self, where: CallFilter, limit: int, after: LogPosition | None = None
+                 ) -> Sequence[RefusalRow]: ...
+    def log_position(self, kind: str, row_id: int) -> LogPosition | None: ...
     def call(self, call_id: int) -> CallRecord | None: ...
     def calls_by_mode(self, since: datetime, until: datetime) -> Mapping[str, int]: ...
 

@@ -74,7 +74,8 @@ class RecordingIndex(Protocol):
 
     def visible(self, facilities: Collection[str] | None, *, facility_id: str | None,
                 number: str | None, since: datetime | None, until: datetime | None,
-                limit: int, offset: int) -> Sequence[Recording]:
+                limit: int, offset: int, resident_id: str | None = None
+                ) -> Sequence[Recording]:
         """``stored`` recordings in ``facilities`` (None: every facility), newest first."""
         ...
 

@@ -7,20 +7,34 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from privline.adapters.db import tables as t
-from privline.adapters.db.repositories.calls import _CALL_COLUMNS, SqlCalls
+from privline.adapters.db.repositories.calls import _CALL_COLUMNS, _REFUSAL_COLUMNS, SqlCalls
 from privline.adapters.db.repositories.registry import _ENTRY_COLUMNS, _entry
 from privline.adapters.db.tables import compliance as rt
 from privline.domain.model import CallRecord, Facility
 from privline.domain.registry import Entry, Status
+from privline.services.ports.calls import CallRefusal
 from privline.services.ports.records import (
     AuditRecord,
     BlockRow,
     CallFilter,
     KeptStatement,
     LedgerRow,
+    LogPosition,
+    RefusalRow,
     ResidentRow,
 )
 
@@ -105,19 +119,25 @@ class SqlRecords:
 
     # --- calls
 
-    def calls(self, where: CallFilter, limit: int, offset: int) -> Sequence[CallRecord]:
-        stmt = select(*_CALL_COLUMNS)
-        for column, value in ((_c.facility_id, where.facility_id),
-                              (_c.resident_id, where.resident_id), (_c.number, where.number),
-                              (_c.mode, where.mode)):
-            if value is not None:
-                stmt = stmt.where(column == value)
-        if where.since is not None:
-            stmt = stmt.where(_c.at >= where.since)
-        if where.until is not None:
-            stmt = stmt.where(_c.at < where.until)
-        rows = self.conn.execute(stmt.order_by(_c.id.desc()).limit(limit).offset(offset)).all()
+    def calls(self, where: CallFilter, limit: int, offset: int,
+              after: LogPosition | None = None) -> Sequence[CallRecord]:
+        stmt = _log_query(select(*_CALL_COLUMNS), t.calls, "call", where, after,
+                          number=where.number, mode=where.mode)
+        rows = self.conn.execute(stmt.limit(limit).offset(offset)).all()
         return SqlCalls(self.conn)._with_warnings(rows)
+
+    def refusals(self, where: CallFilter, limit: int, after: LogPosition | None = None
+                 ) -> Sequence[RefusalRow]:
+        f = t.call_refusals.c
+        stmt = _log_query(select(f.id, *_REFUSAL_COLUMNS), t.call_refusals, "refusal", where,
+                          after)
+        rows = self.conn.execute(stmt.limit(limit)).all()
+        return [RefusalRow(row[0], CallRefusal(*row[1:])) for row in rows]
+
+    def log_position(self, kind: str, row_id: int) -> LogPosition | None:
+        table = t.calls if kind == "call" else t.call_refusals
+        at = self.conn.execute(select(table.c.at).where(table.c.id == row_id)).scalar()
+        return None if at is None else LogPosition(at, kind, row_id)
 
     def call(self, call_id: int) -> CallRecord | None:
         row = self.conn.execute(select(*_CALL_COLUMNS).where(_c.id == call_id)).first()
@@ -180,6 +200,33 @@ class SqlRecords:
         row = self.conn.execute(select(rt.statements)
                                 .where(rt.statements.c.id == statement_id)).first()
         return None if row is None else _statement(row)
+
+
+def _log_query(stmt: Any, table: Any, kind: str, where: CallFilter,
+               after: LogPosition | None, **more: str | None) -> Any:
+    """The call log's filters and order on one of its two tables (calls, refusals)."""
+    c = table.c
+    wanted = {"facility_id": where.facility_id, "resident_id": where.resident_id, **more}
+    for name, value in wanted.items():
+        if value is not None:
+            stmt = stmt.where(c[name] == value)
+    if where.since is not None:
+        stmt = stmt.where(c.at >= where.since)
+    if where.until is not None:
+        stmt = stmt.where(c.at < where.until)
+    if after is not None:
+        stmt = stmt.where(_past(c.at, c.id, after, kind))
+    return stmt.order_by(c.at.desc(), c.id.desc())
+
+
+def _past(at: ColumnElement[Any], row_id: ColumnElement[Any], pos: LogPosition, kind: str
+          ) -> ColumnElement[bool]:
+    """Rows after ``pos`` in the log's order, newest first by (at, call before refusal,
+    id): older instants always; at the same instant, a lower id of the same kind, or a
+    refusal after a call."""
+    if kind == pos.kind:
+        return or_(at < pos.at, and_(at == pos.at, row_id < pos.id))
+    return at <= pos.at if kind == "refusal" else at < pos.at
 
 
 def _statement(row: Row[Any]) -> KeptStatement:

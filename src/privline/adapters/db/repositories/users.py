@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,10 +28,8 @@ def _user(row: Any) -> User:
 class SqlUsers(SqlRepository):
     def add(self, name: str, role: Role, at: datetime, *, password_hash: str | None = None,
             totp_secret: str | None = None) -> User:
-        # users.token_hash is no longer read (see tables.py); it only needs to be unique.
-        unused = hashlib.sha256(secrets.token_bytes(32)).hexdigest()
         user_id = self.conn.execute(insert(t.users).values(
-            name=name, role=role.value, token_hash=unused, created_at=at,
+            name=name, role=role.value, created_at=at,
             password_hash=password_hash, totp_secret=totp_secret, totp_last_step=0)
             .returning(_U.id)).scalar_one()
         return User(user_id, name, role, at, password_hash, totp_secret)

@@ -146,8 +146,11 @@ class SqlRecordings(SqlRepository):
 
     def visible(self, facilities: Collection[str] | None, *, facility_id: str | None,
                 number: str | None, since: datetime | None, until: datetime | None,
-                limit: int, offset: int) -> Sequence[Recording]:
+                limit: int, offset: int, resident_id: str | None = None
+                ) -> Sequence[Recording]:
         query = select(*_RECORDING_COLUMNS).where(R.state == _STORED)
+        if resident_id is not None:
+            query = query.where(R.resident_id == resident_id)
         if facilities is not None:
             query = query.where(R.facility_id.in_(sorted(facilities)))
         if facility_id is not None:

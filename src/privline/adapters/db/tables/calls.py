@@ -21,7 +21,7 @@ calls = Table(
     "calls", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sip_call_id", String(200), unique=True),
-    Column("at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),  # the call log's order
     Column("facility_id", String(64), nullable=False),
     Column("resident_id", String(64), nullable=False),
     Column("dialled", String(64), nullable=False),
@@ -56,7 +56,7 @@ call_refusals = Table(
     "call_refusals", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("sip_call_id", String(200), nullable=False, unique=True),
-    Column("at", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
     Column("facility_id", String(64)),
     Column("resident_id", String(64)),
     Column("dialled", String(64)),

@@ -19,10 +19,6 @@ users = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False),
     Column("role", String(16), nullable=False),
-    # No longer read: tokens live in api_tokens. Kept because SQLite cannot drop a UNIQUE
-    # column without rebuilding a table others reference; new rows get the digest of
-    # random bytes, which no token can match.
-    Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     # Sign-in (migration 0007): an argon2id hash, an RFC 6238 secret, the last TOTP time
     # step accepted (a code is good once), and when the account was disabled.
