@@ -27,6 +27,7 @@ mode and their pcaps in the spool (both must be 0).
 Prints one JSON object, with the machine's core count and load average.
 
     .venv/bin/python bench/bench_switch.py [--quick] [--only native,privline] [--loads sdp]
+        [--rates 100,200]
 """
 
 from __future__ import annotations
@@ -190,6 +191,32 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
     return ok, failed, elapsed
 
 
+def cpu_ticks(roots: dict[str, int]) -> dict[str, int]:
+    """CPU time (user + system, in clock ticks) of each named process and all its
+    descendants (Kamailio's workers are children of its main process): where a step's
+    time went, per daemon."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    out = {}
+    for name, root in roots.items():
+        total, todo = 0, [root]
+        while todo:
+            pid = todo.pop()
+            total += ticks.get(pid, 0)
+            todo.extend(child for child, parent in parents.items() if parent == pid)
+        out[name] = total
+    return out
+
+
 class Records:
     """The core variant's call records, read from its SQLite database."""
 
@@ -237,15 +264,18 @@ class Records:
 
 class Step:
     def __init__(self, sip_port: int, rtp: bool, folder: Path, csv: Path, seconds: float,
-                 records: Records | None, shed_dir: Path | None) -> None:
+                 records: Records | None, shed_dir: Path | None,
+                 roots: dict[str, int]) -> None:
         self.sip_port, self.rtp, self.folder, self.csv = sip_port, rtp, folder, csv
         self.seconds, self.records, self.shed_dir = seconds, records, shed_dir
+        self.roots = roots
         self.xml = scenario("uac.xml", rtp, folder)
 
     def run(self, rate: int) -> dict[str, Any]:
         calls = max(20, int(rate * self.seconds))
         prefix = f"b{time.monotonic_ns()}-"
         shed = shed_total(self.shed_dir) if self.shed_dir else 0
+        cpu = cpu_ticks(self.roots)
         ok, failed, elapsed = run_sipp(self.sip_port, rate, calls, 1000 if self.rtp else 0,
                                        self.xml, self.csv, self.folder, prefix)
         step: dict[str, Any] = {"rate": rate, "calls": calls, "sipp_ok": ok,
@@ -255,6 +285,11 @@ class Step:
             completed = min(ok, self.records.closed(prefix))
             step["lost"] = ok - completed  # completed for the phone, no closed record
         step["completed"] = completed
+        # Taken after the records settled, so the agent's work for the step is in it.
+        spent = cpu_ticks(self.roots)
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        step["cpu_ms_per_call"] = {name: round((spent[name] - cpu[name]) * tick_ms
+                                               / max(1, completed), 2) for name in spent}
         if self.shed_dir:
             step["shed_503"] = shed_total(self.shed_dir) - shed
         print(f"  {self.xml.name} rate {rate}: {completed}/{calls} completed, "
@@ -370,8 +405,10 @@ def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
         csv = base / "calls-attorney.csv"
         csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\nx;f1;r1;1234;0;{ATTORNEY}\n")
     try:
+        roots = ({"rtpengine": procs[0].pid, "kamailio": procs[1].pid} if variant == "native"
+                 else {p.name: p.pid for p in process.read_state(cfg)})
         step = Step(cfg.sip_port, load == "rtp", base, csv, seconds, records,
-                    None if variant == "native" else cfg.shed_dir)
+                    None if variant == "native" else cfg.shed_dir, roots)
         result = ladder(step, rates[load])
         if records is not None:
             result.update(records.attorney_recorded())
@@ -398,6 +435,9 @@ def main() -> None:
              "rtp": [10, 25, 50, 75, 100, 150, 200, 250]}
     core_rates = {"sdp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 300, 400],
                   "rtp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 250]}
+    if "--rates" in sys.argv:  # a fixed ladder for every variant (profiling one rate)
+        fixed = [int(r) for r in sys.argv[sys.argv.index("--rates") + 1].split(",")]
+        rates = core_rates = {"sdp": fixed, "rtp": fixed}
     loads = ["sdp", "rtp"]
     if "--loads" in sys.argv:
         loads = sys.argv[sys.argv.index("--loads") + 1].split(",")
