@@ -24,8 +24,8 @@ from privline.domain.policy import CallRequest
 from privline.entrypoints.kamailio_app import build_router
 from privline.entrypoints.switch_agent import build_records
 from privline.services import call_records, calls, facilities
-from privline.services.call_events import CallEvent, apply_call_event
-from privline.services.errors import Unavailable
+from privline.services.call_events import CallEvent, apply_call_event, apply_call_events
+from privline.services.errors import Conflict, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, STAFF, World
@@ -221,3 +221,51 @@ def test_a_late_answer_after_kamailios_timeout_reopens_the_call(uow: UnitOfWorkF
     assert record is not None and record.ended_at is None and record.answered_at is not None
     apply(uow, "e-8@test", "bye", 71)
     assert state(uow, "e-8@test")[:4] == (60, 11, "hangup", 11)
+
+
+def test_a_batch_in_one_transaction_applies_each_event_exactly_once(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b1@test")
+    place(uow, "e-b2@test")
+    batch = [CallEvent("e-b1@test", "answered", NOW + timedelta(seconds=2)),
+             CallEvent("e-b2@test", "ended", NOW + timedelta(seconds=61)),
+             CallEvent("e-b1@test", "bye", NOW + timedelta(seconds=125)),
+             CallEvent("e-b2@test", "answered", NOW + timedelta(seconds=1)),
+             CallEvent("e-b1@test", "ended", NOW + timedelta(seconds=126))]
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == 5
+    first = state(uow, "e-b1@test")
+    assert first[:4] == (123, 33, "hangup", 33)
+    assert state(uow, "e-b2@test")[:4] == (60, 11, "hangup", 11)
+    # A replayed batch (the agent killed before it saved its offsets) changes nothing.
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == 0
+    assert state(uow, "e-b1@test") == first
+
+
+def test_a_batch_with_a_refused_event_writes_nothing_and_the_agent_applies_the_rest(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b3@test")
+    calls.decide_call(uow, SWITCH, CallRequest("state-prison", ROSA, FAMILY_NUMBER,
+                                               pin="0000"), now=NOW, sip_call_id="e-b4@test")
+    with uow() as u:
+        denied = u.calls.get("e-b4@test")
+        audit_before = u.audit.count()
+    assert denied is not None and denied.mode == "denied"
+    good = CallEvent("e-b3@test", "answered", NOW + timedelta(seconds=2))
+    refused = CallEvent("e-b4@test", "answered", NOW + timedelta(seconds=2))
+    with pytest.raises(Conflict):
+        apply_call_events(uow, SWITCH, [good, refused], minute_seconds=60)
+    with uow() as u:
+        assert u.audit.count() == audit_before
+        record = u.calls.get("e-b3@test")
+        assert record is not None and record.answered_at is None
+    records = CallRecords(uow, 60)
+    try:
+        assert asyncio.run(records.apply_all([good, refused])) == 1
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get("e-b3@test")
+        assert record is not None and record.answered_at == good.at
+    assert not apply(uow, "e-b3@test", "answered", 2)  # its key was claimed with it
