@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from privline.adapters.switch import announcer as announcer_module
 from privline.adapters.switch.agent import Reconciler
 from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
@@ -269,3 +270,47 @@ def test_a_batch_with_a_refused_event_writes_nothing_and_the_agent_applies_the_r
         record = u.calls.get("e-b3@test")
         assert record is not None and record.answered_at == good.at
     assert not apply(uow, "e-b3@test", "answered", 2)  # its key was claimed with it
+
+
+@pytest.mark.parametrize("still_up", [True, False])
+def test_a_recorded_call_without_its_pcap_is_a_fault_only_while_rtpengine_has_it(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    still_up: bool,
+) -> None:
+    """The spool has no pcap for an answered recorded call. rtpengine still has the call:
+    a fault, and the call is ended. rtpengine no longer has it: the call ended and its
+    finished recording was swept before its end reached the agent: no fault."""
+    monkeypatch.setattr(announcer_module, "END_TRIES", 1)
+    monkeypatch.setattr(announcer_module, "END_WAIT_S", 0)
+    place(uow, "e-f1@test")
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.run_dir.mkdir(parents=True)  # Kamailio's RPC socket would be there: nobody answers
+    engine = MockRtpengine()  # never writes a pcap
+    if still_up:
+        engine.handle({"command": "offer", "call-id": "e-f1@test", "flags": []})
+    records = CallRecords(uow, 60)
+
+    async def answered() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, records)
+        try:
+            announcer.decided({"call_id": "e-f1@test", "mode": "recorded", "from_tag": "a"})
+            announcer.answered({"call_id": "e-f1@test", "to_tag": "b"})
+            await asyncio.gather(*announcer.calls["e-f1@test"].tasks)
+        finally:
+            ng.close()
+            transport.close()
+
+    try:
+        asyncio.run(answered())
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get("e-f1@test")
+    assert record is not None
+    if still_up:
+        assert (record.fault, record.end_reason) == ("recording_missing_at_answer", "fault")
+    else:
+        assert (record.fault, record.ended_at) == (None, None)
+    assert [c["command"] for c in engine.commands if c["command"] == "query"] == ["query"]

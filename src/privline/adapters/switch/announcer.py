@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from privline.adapters.switch.config import SwitchConfig
-from privline.adapters.switch.errors import SwitchError
+from privline.adapters.switch.errors import NgError, NgTimeout, SwitchError
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.prompts import Prompts
 from privline.adapters.switch.recordings import escaped, pcap_files, recorded_call_ids
@@ -124,7 +124,7 @@ class Announcer:
     # -- the answered call ----------------------------------------------------------
     async def run(self, call: Call) -> None:
         if call.recorded and not pcap_files(self.cfg.recording_dir, call.call_id):
-            await self.fault(call, "recording_missing_at_answer")
+            await self.recording_missing(call, "recording_missing_at_answer")
             return
         if call.recorded:
             call.tasks.append(asyncio.ensure_future(self.watch_recording(call)))
@@ -211,7 +211,7 @@ class Announcer:
         while call.call_id in self.calls:
             await asyncio.sleep(WATCH_EVERY_S)
             if call.call_id in self.calls and key not in await self.recorded_now():
-                await self.fault(call, "recording_file_vanished")
+                await self.recording_missing(call, "recording_file_vanished")
                 return
 
     async def recorded_now(self) -> set[str]:
@@ -222,6 +222,24 @@ class Announcer:
             found = await asyncio.to_thread(recorded_call_ids, self.cfg.recording_dir)
             self._scan = (now, found)
         return self._scan[1]
+
+    async def recording_missing(self, call: Call, what: str) -> None:
+        """No pcap for a recorded call: a fault, unless the call is already over. Its
+        end can reach this agent after the file left the spool: rtpengine deleted the
+        call at the BYE, finished the recording, and the vault's sweep took it, while
+        the BYE (written to another worker's journal file) was still on its way here.
+        rtpengine answering "unknown call" is that end: no media flows, nothing goes
+        unrecorded. A call rtpengine still has, or an rtpengine that does not answer,
+        is a fault as before."""
+        try:
+            await self.ng.request("query", **{"call-id": call.call_id})
+        except NgTimeout:
+            pass
+        except NgError:
+            log.info("call %s already over in rtpengine: its recording left the spool "
+                     "(no fault)", call.call_id)
+            return
+        await self.fault(call, what)
 
     async def fault(self, call: Call, what: str) -> None:
         """A recorded call without its recording is a hole: end it, loudly. The record
@@ -245,6 +263,9 @@ class Announcer:
                 return  # its end arrived
         log.critical("could not end faulted call %s: media released, record closed",
                      call.call_id)
+        # ended() cancels the call's tasks, and this one is among them: it would be
+        # cancelled at its next await, before the record is closed.
+        call.tasks = [t for t in call.tasks if t is not asyncio.current_task()]
         self.ended(call.call_id, delete_media=True)
         await self.records.apply(CallEvent(call.call_id, "ended", _now(), 0,
                                            {"reason": "fault"}))
