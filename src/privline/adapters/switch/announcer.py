@@ -43,6 +43,7 @@ from privline.services.call_events import CallEvent
 log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
 END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
+RELEASED_KEPT = 20_000  # calls whose media the routing released, remembered
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Announcer:
         self.rpc = KamailioRpc(cfg.rpc_socket)
         self.calls: dict[str, Call] = {}
         self._scan: tuple[float, set[str]] | None = None
+        self._released: dict[str, None] = {}  # oldest first
 
     # -- events ---------------------------------------------------------------------
     def decided(self, event: Mapping[str, Any]) -> None:
@@ -98,14 +100,22 @@ class Announcer:
         call.tasks.append(asyncio.ensure_future(self.run(call)))
 
     def ended(self, call_id: str, *, delete_media: bool) -> None:
-        """Stop everything for this call before anything else can be sent to it."""
+        """Stop everything for this call before anything else can be sent to it. An end
+        that needs no delete (a BYE, which the routing passed to rtpengine itself) is
+        remembered, so the dialog's end that follows it costs rtpengine no second one."""
         call = self.calls.pop(call_id, None)
         if call is not None:
             for task in call.tasks:
                 task.cancel()
             if call.prompt is not None:
                 call.prompt.cancel()
-        if delete_media:
+        if not delete_media:
+            self._released[call_id] = None
+            if len(self._released) > RELEASED_KEPT:
+                del self._released[next(iter(self._released))]
+        elif call_id in self._released:
+            del self._released[call_id]  # its BYE released the media already
+        else:
             asyncio.ensure_future(self._delete(call_id))
 
     async def _delete(self, call_id: str) -> None:
@@ -177,8 +187,8 @@ class Announcer:
         at = _now()
         evidence = {"file": path.name, "to": tags, "blocked": hold, "rtpengine": replies,
                     "error": error}
-        for prompt in prompts:
-            await self.records.warning(call.call_id, prompt, at, evidence)
+        if prompts:
+            await self.records.warnings(call.call_id, prompts, at, evidence)
         if hold:
             await asyncio.sleep(max(0.0, ends - time.monotonic()))
             for tag in tags:

@@ -68,10 +68,10 @@ class CallRecords:
             return done
         return sum([await self.apply(event) for event in events])
 
-    async def warning(self, call_id: str, prompt: str, at: datetime,
-                      evidence: dict[str, Any]) -> None:
-        await self._run(f"warning of {call_id}", lambda: call_records.warning_played(
-            self._uow_factory, SWITCH_ACTOR, call_id, prompt=prompt, at=at,
+    async def warnings(self, call_id: str, prompts: Sequence[str], at: datetime,
+                       evidence: dict[str, Any]) -> None:
+        await self._run(f"warnings of {call_id}", lambda: call_records.warnings_played(
+            self._uow_factory, SWITCH_ACTOR, call_id, prompts=prompts, at=at,
             evidence=evidence))
 
     async def fault(self, call_id: str, at: datetime, what: str) -> None:
