@@ -8,6 +8,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,13 +235,53 @@ def test_a_batch_in_one_transaction_applies_each_event_exactly_once(
              CallEvent("e-b1@test", "bye", NOW + timedelta(seconds=125)),
              CallEvent("e-b2@test", "answered", NOW + timedelta(seconds=1)),
              CallEvent("e-b1@test", "ended", NOW + timedelta(seconds=126))]
-    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == 5
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == (5, 5)
     first = state(uow, "e-b1@test")
     assert first[:4] == (123, 33, "hangup", 33)
     assert state(uow, "e-b2@test")[:4] == (60, 11, "hangup", 11)
     # A replayed batch (the agent killed before it saved its offsets) changes nothing.
-    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == 0
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == (5, 0)
     assert state(uow, "e-b1@test") == first
+
+
+class DecisionWaiting:
+    """A unit of work that always sees another writer waiting for the lock."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> DecisionWaiting:
+        self.entered = self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entered, name)
+
+    def others_waiting(self) -> bool:
+        return True
+
+
+def test_a_batch_gives_way_to_a_waiting_writer_after_each_event(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b5@test")
+    batch = [CallEvent("e-b5@test", "answered", NOW + timedelta(seconds=2)),
+             CallEvent("e-b5@test", "bye", NOW + timedelta(seconds=62))]
+    waiting = lambda: DecisionWaiting(uow())  # noqa: E731
+    assert apply_call_events(waiting, SWITCH, batch, minute_seconds=60) == (1, 1)
+    with uow() as u:
+        record = u.calls.get("e-b5@test")
+        assert record is not None and record.answered_at is not None  # committed
+        assert record.ended_at is None  # the rest waits for the next turn
+    records = CallRecords(waiting, 60)  # type: ignore[arg-type]
+    try:
+        assert asyncio.run(records.apply_all(batch)) == 1  # the answer is applied already
+    finally:
+        records.close()
+    assert state(uow, "e-b5@test")[:3] == (60, 11, "hangup")
 
 
 def test_a_batch_with_a_refused_event_writes_nothing_and_the_agent_applies_the_rest(

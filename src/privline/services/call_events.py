@@ -65,20 +65,27 @@ def apply_call_event(uow_factory: UnitOfWorkFactory, actor: Actor, event: CallEv
 
 
 def apply_call_events(uow_factory: UnitOfWorkFactory, actor: Actor,
-                      events: Sequence[CallEvent], *, minute_seconds: float = 60.0) -> int:
-    """Apply a batch of events in one transaction, each exactly as
-    :func:`apply_call_event` would (its key claimed beside its effect); returns how many
-    changed something. The call agent's way under load: one transaction (one write lock,
-    one commit) for a batch instead of one per event. Any error rolls the whole batch
-    back and nothing of it is written: the caller then applies the events one by one,
-    so one bad event costs only itself."""
+                      events: Sequence[CallEvent], *, minute_seconds: float = 60.0
+                      ) -> tuple[int, int]:
+    """Apply events in one transaction, each exactly as :func:`apply_call_event` would
+    (its key claimed beside its effect): the call agent's way under load, one write lock
+    and one commit for many events. When another writer (a call decision) is waiting for
+    the lock, it commits after the current event and stops. Returns (events taken, of
+    which changed something); the caller goes on with the rest. Any error rolls the
+    whole transaction back and nothing of it is written: the caller then applies the
+    events one by one, so one bad event costs only itself."""
     check_allowed(actor, Action.CALL_RECORD)
     for event in events:
         _check(event)
+    taken = applied = 0
     with uow_factory() as uow:
-        applied = sum(_claim_and_apply(uow, actor, event, minute_seconds) for event in events)
+        for event in events:
+            applied += _claim_and_apply(uow, actor, event, minute_seconds)
+            taken += 1
+            if taken < len(events) and uow.others_waiting():
+                break
         uow.commit()
-    return applied
+    return taken, applied
 
 
 def _check(event: CallEvent) -> None:

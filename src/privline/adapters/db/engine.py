@@ -85,26 +85,55 @@ class WriterTurn:
     spent asleep while the lock was free. A blocked ``flock`` is woken by the kernel the
     moment the holder lets go. SQLite's own lock still guards the data: the turn only
     orders the writers (code outside a unit of work, or another tool, still gets in
-    through the busy handler as before). Per thread and per process its own
-    descriptor, since a ``flock`` belongs to the open file, which threads and forked
-    children (Kamailio's workers) would otherwise share."""
+    through the busy handler as before).
+
+    A writer that has to wait says so with a shared lock on a second file while it
+    waits, so a long batch (the call agent's) can see it and commit early
+    (:meth:`others_waiting`): a decision waits for one event, not a whole batch.
+
+    Per thread and per process its own descriptors, since a ``flock`` belongs to the
+    open file, which threads and forked children (Kamailio's workers) would otherwise
+    share."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.waiting_path = path.with_name(path.name + "-waiting")
         self._local = threading.local()
 
-    def _fd(self) -> int:
+    def _fds(self) -> tuple[int, int]:
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            local.fds = (os.open(self.path, flags, 0o600),
+                         os.open(self.waiting_path, flags, 0o600))
             local.pid = os.getpid()
-        return int(local.fd)
+        turn, waiting = local.fds
+        return int(turn), int(waiting)
 
     def take(self) -> None:
-        fcntl.flock(self._fd(), fcntl.LOCK_EX)
+        turn, waiting = self._fds()
+        try:
+            fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        fcntl.flock(waiting, fcntl.LOCK_SH)
+        try:
+            fcntl.flock(turn, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(waiting, fcntl.LOCK_UN)
 
     def give_back(self) -> None:
-        fcntl.flock(self._fd(), fcntl.LOCK_UN)
+        fcntl.flock(self._fds()[0], fcntl.LOCK_UN)
+
+    def others_waiting(self) -> bool:
+        waiting = self._fds()[1]
+        try:
+            fcntl.flock(waiting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # someone holds it shared: a writer waiting for its turn
+        fcntl.flock(waiting, fcntl.LOCK_UN)
+        return False
 
 
 def writer_turn(engine: Engine) -> WriterTurn | None:
@@ -220,6 +249,9 @@ class SqlUnitOfWork:
         self.user_facilities = repos.SqlUserFacilities(conn)
         self.records = repos.SqlRecords(conn)
         return self
+
+    def others_waiting(self) -> bool:
+        return self._turn is not None and self._turn.others_waiting()
 
     def commit(self) -> None:
         try:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from privline.adapters.switch.decisions import SWITCH_ACTOR
@@ -56,17 +57,20 @@ class CallRecords:
         return bool(done)
 
     async def apply_all(self, events: Sequence[CallEvent]) -> int:
-        """Events into the records in one transaction (one write lock and one commit per
-        batch, so the decisions Kamailio waits on find the lock free far more often);
-        returns how many changed something. A batch the services refuse is applied one
+        """Events into the records in few transactions (one write lock and one commit for
+        many events; each gives way to a decision waiting for the lock); returns how
+        many changed something. A batch the services refuse is applied one
         event at a time, so only the refused event is skipped."""
-        if not events:
-            return 0
-        done = await self._run(f"{len(events)} events", lambda: apply_call_events(
-            self._uow_factory, SWITCH_ACTOR, events, minute_seconds=self._minute_seconds))
-        if done is not None:
-            return done
-        return sum([await self.apply(event) for event in events])
+        applied = 0
+        while events:
+            done = await self._run(f"{len(events)} events", partial(
+                apply_call_events, self._uow_factory, SWITCH_ACTOR, events,
+                minute_seconds=self._minute_seconds))
+            if done is None:
+                return applied + sum([await self.apply(event) for event in events])
+            applied += done[1]
+            events = events[done[0]:]  # a decision was waiting: the rest in a new turn
+        return applied
 
     async def warnings(self, call_id: str, prompts: Sequence[str], at: datetime,
                        evidence: dict[str, Any]) -> None:
