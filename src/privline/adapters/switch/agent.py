@@ -39,8 +39,8 @@ POLL_S = 0.05
 HEARTBEAT_S = 1.0
 RECONCILE_S = 10.0
 LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
-# Events applied per transaction: enough to take the write lock once for many calls
-# under load, few enough that a decision waiting for the lock waits milliseconds.
+# Events applied per transaction at most: the write lock taken once for many calls under
+# load (a transaction also ends early, after any event, when a decision is waiting).
 BATCH = 100
 ENDS = ("bye", "ended", "failed", "refused")
 
