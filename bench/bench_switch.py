@@ -7,7 +7,9 @@ settings and recording every call it records:
 - privline: privline's Python routing with a constant "recorded" decision (the cost of
             the routing, rtpengine control and the agent);
 - core:     privline's Python routing with the real core decision (database, audit,
-            argon2 PIN check) on SQLite.
+            keyed PIN check) on SQLite;
+- core_pg:  the same on PostgreSQL (a throwaway cluster, tests/support/postgres.py);
+            only with ``--only ...,core_pg``.
 
 Two loads: "sdp" (INVITE with SDP offer, no RTP, zero-length call) and "rtp" (1 s of
 A-law each way; sipp's 7 s sample is cut by the BYE). Finished recordings are swept out
@@ -24,9 +26,13 @@ same switch offered 3x that rate, with the completed rate and its ratio to the c
 rate, and the INVITEs shed with 503 (docs/overload.md). In the core variant every other
 call dials a verified attorney: ``attorney_recorded`` counts their records in recorded
 mode and their pcaps in the spool (both must be 0).
-Prints one JSON object, with the machine's core count and load average.
+Each step also gives ``cpu_ms_per_call``: the CPU time (user + system) each daemon
+(Kamailio with all its workers, rtpengine, the call agent) spent in the step, per
+completed call: where the time goes, less sensitive to the machine's other load than
+the rates are. Prints one JSON object, with the machine's core count and load average.
 
-    .venv/bin/python bench/bench_switch.py [--quick] [--only native,privline] [--loads sdp]
+    .venv/bin/python bench/bench_switch.py [--quick] [--only native,core,core_pg] [--loads sdp]
+        [--rates 100,200]
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -49,6 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from sqlalchemy import create_engine, text  # noqa: E402
 from tests.e2e.stack import (  # noqa: E402
     SAMPLE,
     SCENARIOS,
@@ -56,6 +62,7 @@ from tests.e2e.stack import (  # noqa: E402
     free_udp_port,
     stop_pid,
 )
+from tests.support.postgres import ThrowawayPostgres  # noqa: E402
 
 from privline.adapters.switch import process  # noqa: E402
 from privline.adapters.switch.config import (  # noqa: E402
@@ -190,17 +197,45 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
     return ok, failed, elapsed
 
 
-class Records:
-    """The core variant's call records, read from its SQLite database."""
+def cpu_ticks(roots: dict[str, int]) -> dict[str, int]:
+    """CPU time (user + system, in clock ticks) of each named process and all its
+    descendants (Kamailio's workers are children of its main process): where a step's
+    time went, per daemon."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    out = {}
+    for name, root in roots.items():
+        total, todo = 0, [root]
+        while todo:
+            pid = todo.pop()
+            total += ticks.get(pid, 0)
+            todo.extend(child for child, parent in parents.items() if parent == pid)
+        out[name] = total
+    return out
 
-    def __init__(self, db: Path, spool: Path) -> None:
-        self.db = db
+
+class Records:
+    """The core variants' call records, read from their database (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, spool: Path) -> None:
+        self.engine = create_engine(url)
         self.spool = spool
 
     def _query(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
-        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True,
-                                                timeout=30)) as db:
-            return db.execute(sql, args).fetchall()
+        params = {f"p{i}": arg for i, arg in enumerate(args)}
+        for name in params:
+            sql = sql.replace("?", f":{name}", 1)
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
 
     def closed(self, prefix: str) -> int:
         """Calls of one step with their record closed and billed, once the agent has
@@ -237,15 +272,18 @@ class Records:
 
 class Step:
     def __init__(self, sip_port: int, rtp: bool, folder: Path, csv: Path, seconds: float,
-                 records: Records | None, shed_dir: Path | None) -> None:
+                 records: Records | None, shed_dir: Path | None,
+                 roots: dict[str, int]) -> None:
         self.sip_port, self.rtp, self.folder, self.csv = sip_port, rtp, folder, csv
         self.seconds, self.records, self.shed_dir = seconds, records, shed_dir
+        self.roots = roots
         self.xml = scenario("uac.xml", rtp, folder)
 
     def run(self, rate: int) -> dict[str, Any]:
         calls = max(20, int(rate * self.seconds))
         prefix = f"b{time.monotonic_ns()}-"
         shed = shed_total(self.shed_dir) if self.shed_dir else 0
+        cpu = cpu_ticks(self.roots)
         ok, failed, elapsed = run_sipp(self.sip_port, rate, calls, 1000 if self.rtp else 0,
                                        self.xml, self.csv, self.folder, prefix)
         step: dict[str, Any] = {"rate": rate, "calls": calls, "sipp_ok": ok,
@@ -255,6 +293,11 @@ class Step:
             completed = min(ok, self.records.closed(prefix))
             step["lost"] = ok - completed  # completed for the phone, no closed record
         step["completed"] = completed
+        # Taken after the records settled, so the agent's work for the step is in it.
+        spent = cpu_ticks(self.roots)
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        step["cpu_ms_per_call"] = {name: round((spent[name] - cpu[name]) * tick_ms
+                                               / max(1, completed), 2) for name in spent}
         if self.shed_dir:
             step["shed_503"] = shed_total(self.shed_dir) - shed
         print(f"  {self.xml.name} rate {rate}: {completed}/{calls} completed, "
@@ -329,7 +372,8 @@ def populate(home: Path, env: dict[str, str]) -> None:
 
 
 def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
-                seconds: float, rates: dict[str, list[int]]) -> dict[str, object]:
+                seconds: float, rates: dict[str, list[int]], database_url: str | None
+                ) -> dict[str, object]:
     """One ladder on a fresh switch and a fresh far end: an overloaded step leaves
     half-finished calls holding ports and state that would skew the next ladder."""
     uas_port = free_udp_port()
@@ -338,18 +382,23 @@ def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
                             "-mp", str(free_rtp_base(40)), "-nostdin"],
                            cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        return _run_variant(variant, load, home, uas_port, base, csv, seconds, rates)
+        return _run_variant(variant, load, home, uas_port, base, csv, seconds, rates,
+                            database_url)
     finally:
         stop_pid(uas)
 
 
 def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
-                 csv: Path, seconds: float, rates: dict[str, list[int]]) -> dict[str, object]:
+                 csv: Path, seconds: float, rates: dict[str, list[int]],
+                 database_url: str | None) -> dict[str, object]:
     rtp = free_rtp_base(20000)
-    settings = Settings.from_env({
+    env_in = {
         "PRIVLINE_HOME": str(home), "PRIVLINE_SIP_PORT": str(free_udp_port()),
         "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{uas_port}", "PRIVLINE_NG_PORT": str(free_udp_port()),
-        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}", "PRIVLINE_SWITCH_INGEST": "0"})
+        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}", "PRIVLINE_SWITCH_INGEST": "0"}
+    if database_url is not None:
+        env_in["PRIVLINE_DATABASE_URL"] = database_url
+    settings = Settings.from_env(env_in)
     env = settings.child_env()
     cfg = SwitchConfig.from_settings(settings)
     procs: list[subprocess.Popen[bytes]] = []
@@ -357,7 +406,7 @@ def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
         procs = start_native(cfg)
     else:
         populate(home, env)  # the agent writes call records in both variants
-        if variant == "core":
+        if variant.startswith("core"):
             process.up(cfg, env)
         else:
             cfg = replace(cfg, python_paths=(*cfg.python_paths, str(ROOT)))
@@ -365,17 +414,20 @@ def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
     sweeper = Sweeper(cfg.recording_dir)
     sweeper.start()
     records = None
-    if variant == "core":
-        records = Records(home / "privline.db", cfg.recording_dir)
+    if variant.startswith("core"):
+        records = Records(settings.database_url, cfg.recording_dir)
         csv = base / "calls-attorney.csv"
         csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\nx;f1;r1;1234;0;{ATTORNEY}\n")
     try:
+        roots = ({"rtpengine": procs[0].pid, "kamailio": procs[1].pid} if variant == "native"
+                 else {p.name: p.pid for p in process.read_state(cfg)})
         step = Step(cfg.sip_port, load == "rtp", base, csv, seconds, records,
-                    None if variant == "native" else cfg.shed_dir)
+                    None if variant == "native" else cfg.shed_dir, roots)
         result = ladder(step, rates[load])
         if records is not None:
             result.update(records.attorney_recorded())
             result["outcomes"] = records.outcomes()
+            records.engine.dispose()
         return result
     finally:
         sweeper.stopping.set()
@@ -390,6 +442,7 @@ def main() -> None:
     # A SIGTERM unwinds like Ctrl-C, so every daemon started here is stopped by its PID.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     quick = "--quick" in sys.argv
+    # core_pg: the core variant on PostgreSQL (a throwaway cluster, tests/support/postgres.py)
     variants = ["native", "privline", "core"]
     if "--only" in sys.argv:
         variants = sys.argv[sys.argv.index("--only") + 1].split(",")
@@ -398,24 +451,34 @@ def main() -> None:
              "rtp": [10, 25, 50, 75, 100, 150, 200, 250]}
     core_rates = {"sdp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 300, 400],
                   "rtp": [2, 4, 8, 16, 32, 48, 64, 100, 150, 200, 250]}
+    if "--rates" in sys.argv:  # a fixed ladder for every variant (profiling one rate)
+        fixed = [int(r) for r in sys.argv[sys.argv.index("--rates") + 1].split(",")]
+        rates = core_rates = {"sdp": fixed, "rtp": fixed}
     loads = ["sdp", "rtp"]
     if "--loads" in sys.argv:
         loads = sys.argv[sys.argv.index("--loads") + 1].split(",")
     results: dict[str, object] = {"machine": {"cpus": os.cpu_count(),
                                               "loadavg_start": os.getloadavg()},
                                   "seconds_per_step": seconds}
+    pg = ThrowawayPostgres().start() if "core_pg" in variants else None
     with tempfile.TemporaryDirectory(prefix="privline-bench-") as tmp:
         base = Path(tmp)
         csv = base / "calls.csv"
         csv.write_text(f"SEQUENTIAL\nx;f1;r1;1234;0;{NUMBER}\n")
-        for variant in variants:
-            print(f"{variant}:", file=sys.stderr)
-            results[variant] = {}
-            for load in loads:
-                home = base / f"{variant}-{load}"
-                results[variant][load] = run_variant(  # type: ignore[index]
-                    variant, load, home, base, csv, seconds,
-                    core_rates if variant == "core" else rates)
+        try:
+            for variant in variants:
+                print(f"{variant}:", file=sys.stderr)
+                results[variant] = {}
+                for load in loads:
+                    home = base / f"{variant}-{load}"
+                    url = pg.create_database(f"bench_{load}") if variant == "core_pg" and pg \
+                        else None
+                    results[variant][load] = run_variant(  # type: ignore[index]
+                        variant, load, home, base, csv, seconds,
+                        core_rates if variant.startswith("core") else rates, url)
+        finally:
+            if pg is not None:
+                pg.stop()
     summary = {}
     for load in loads:
         if "native" not in results:

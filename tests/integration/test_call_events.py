@@ -8,9 +8,11 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from privline.adapters.switch import announcer as announcer_module
 from privline.adapters.switch.agent import Reconciler
 from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
@@ -24,8 +26,8 @@ from privline.domain.policy import CallRequest
 from privline.entrypoints.kamailio_app import build_router
 from privline.entrypoints.switch_agent import build_records
 from privline.services import call_records, calls, facilities
-from privline.services.call_events import CallEvent, apply_call_event
-from privline.services.errors import Unavailable
+from privline.services.call_events import CallEvent, apply_call_event, apply_call_events
+from privline.services.errors import Conflict, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, STAFF, World
@@ -221,3 +223,135 @@ def test_a_late_answer_after_kamailios_timeout_reopens_the_call(uow: UnitOfWorkF
     assert record is not None and record.ended_at is None and record.answered_at is not None
     apply(uow, "e-8@test", "bye", 71)
     assert state(uow, "e-8@test")[:4] == (60, 11, "hangup", 11)
+
+
+def test_a_batch_in_one_transaction_applies_each_event_exactly_once(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b1@test")
+    place(uow, "e-b2@test")
+    batch = [CallEvent("e-b1@test", "answered", NOW + timedelta(seconds=2)),
+             CallEvent("e-b2@test", "ended", NOW + timedelta(seconds=61)),
+             CallEvent("e-b1@test", "bye", NOW + timedelta(seconds=125)),
+             CallEvent("e-b2@test", "answered", NOW + timedelta(seconds=1)),
+             CallEvent("e-b1@test", "ended", NOW + timedelta(seconds=126))]
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == (5, 5)
+    first = state(uow, "e-b1@test")
+    assert first[:4] == (123, 33, "hangup", 33)
+    assert state(uow, "e-b2@test")[:4] == (60, 11, "hangup", 11)
+    # A replayed batch (the agent killed before it saved its offsets) changes nothing.
+    assert apply_call_events(uow, SWITCH, batch, minute_seconds=60) == (5, 0)
+    assert state(uow, "e-b1@test") == first
+
+
+class DecisionWaiting:
+    """A unit of work that always sees another writer waiting for the lock."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> DecisionWaiting:
+        self.entered = self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entered, name)
+
+    def others_waiting(self) -> bool:
+        return True
+
+
+def test_a_batch_gives_way_to_a_waiting_writer_after_each_event(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b5@test")
+    batch = [CallEvent("e-b5@test", "answered", NOW + timedelta(seconds=2)),
+             CallEvent("e-b5@test", "bye", NOW + timedelta(seconds=62))]
+    waiting = lambda: DecisionWaiting(uow())  # noqa: E731
+    assert apply_call_events(waiting, SWITCH, batch, minute_seconds=60) == (1, 1)
+    with uow() as u:
+        record = u.calls.get("e-b5@test")
+        assert record is not None and record.answered_at is not None  # committed
+        assert record.ended_at is None  # the rest waits for the next turn
+    records = CallRecords(waiting, 60)  # type: ignore[arg-type]
+    try:
+        assert asyncio.run(records.apply_all(batch)) == 1  # the answer is applied already
+    finally:
+        records.close()
+    assert state(uow, "e-b5@test")[:3] == (60, 11, "hangup")
+
+
+def test_a_batch_with_a_refused_event_writes_nothing_and_the_agent_applies_the_rest(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    place(uow, "e-b3@test")
+    calls.decide_call(uow, SWITCH, CallRequest("state-prison", ROSA, FAMILY_NUMBER,
+                                               pin="0000"), now=NOW, sip_call_id="e-b4@test")
+    with uow() as u:
+        denied = u.calls.get("e-b4@test")
+        audit_before = u.audit.count()
+    assert denied is not None and denied.mode == "denied"
+    good = CallEvent("e-b3@test", "answered", NOW + timedelta(seconds=2))
+    refused = CallEvent("e-b4@test", "answered", NOW + timedelta(seconds=2))
+    with pytest.raises(Conflict):
+        apply_call_events(uow, SWITCH, [good, refused], minute_seconds=60)
+    with uow() as u:
+        assert u.audit.count() == audit_before
+        record = u.calls.get("e-b3@test")
+        assert record is not None and record.answered_at is None
+    records = CallRecords(uow, 60)
+    try:
+        assert asyncio.run(records.apply_all([good, refused])) == 1
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get("e-b3@test")
+        assert record is not None and record.answered_at == good.at
+    assert not apply(uow, "e-b3@test", "answered", 2)  # its key was claimed with it
+
+
+@pytest.mark.parametrize("still_up", [True, False])
+def test_a_recorded_call_without_its_pcap_is_a_fault_only_while_rtpengine_has_it(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    still_up: bool,
+) -> None:
+    """The spool has no pcap for an answered recorded call. rtpengine still has the call:
+    a fault, and the call is ended. rtpengine no longer has it: the call ended and its
+    finished recording was swept before its end reached the agent: no fault."""
+    monkeypatch.setattr(announcer_module, "END_TRIES", 1)
+    monkeypatch.setattr(announcer_module, "END_WAIT_S", 0)
+    place(uow, "e-f1@test")
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.run_dir.mkdir(parents=True)  # Kamailio's RPC socket would be there: nobody answers
+    engine = MockRtpengine()  # never writes a pcap
+    if still_up:
+        engine.handle({"command": "offer", "call-id": "e-f1@test", "flags": []})
+    records = CallRecords(uow, 60)
+
+    async def answered() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, records)
+        try:
+            announcer.decided({"call_id": "e-f1@test", "mode": "recorded", "from_tag": "a"})
+            announcer.answered({"call_id": "e-f1@test", "to_tag": "b"})
+            await asyncio.gather(*announcer.calls["e-f1@test"].tasks)
+        finally:
+            ng.close()
+            transport.close()
+
+    try:
+        asyncio.run(answered())
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get("e-f1@test")
+    assert record is not None
+    if still_up:
+        assert (record.fault, record.end_reason) == ("recording_missing_at_answer", "fault")
+    else:
+        assert (record.fault, record.ended_at) == (None, None)
+    assert [c["command"] for c in engine.commands if c["command"] == "query"] == ["query"]

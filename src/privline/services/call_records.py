@@ -137,14 +137,23 @@ def call_answered(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str
 
 def warning_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,
                    prompt: str, at: datetime, evidence: dict[str, Any]) -> None:
+    warnings_played(uow_factory, actor, sip_call_id, prompts=[prompt], at=at,
+                    evidence=evidence)
+
+
+def warnings_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,
+                    prompts: Sequence[str], at: datetime, evidence: dict[str, Any]) -> None:
+    """The prompts of one play (e.g. the rate and the recording warning, said as one
+    file): each its own warning with its audit event, all in one transaction."""
     check_allowed(actor, Action.CALL_RECORD)
-    if not prompt or len(prompt) > 48:
+    if not prompts or any(not p or len(p) > 48 for p in prompts):
         raise InvalidInput("prompt id must be 1 to 48 characters", code="invalid_prompt")
     with uow_factory() as uow:
         record = _call(uow, sip_call_id)
-        uow.calls.add_warning(record.id, WarningPlayed(at, prompt, evidence))
-        audit.record(uow, actor, AuditAction.CALL_WARNING, f"call:{record.id}", at, prompt=prompt,
-                     sip_call_id=sip_call_id)
+        for prompt in prompts:
+            uow.calls.add_warning(record.id, WarningPlayed(at, prompt, evidence))
+            audit.record(uow, actor, AuditAction.CALL_WARNING, f"call:{record.id}", at,
+                         prompt=prompt, sip_call_id=sip_call_id)
         uow.commit()
 
 

@@ -3,9 +3,18 @@ which release rtpengine's media, and which reach the records."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from privline.adapters.switch.agent import ends_call, releases_media, to_event
+from privline.adapters.switch.announcer import Announcer
+from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.ng import AsyncNgClient
+from privline.adapters.switch.records import CallRecords
+from privline.adapters.switch.testing import MockRtpengine
+from privline.settings import Settings
 
 
 @pytest.mark.parametrize(("raw", "ends", "releases"), [
@@ -32,3 +41,35 @@ def test_only_record_events_with_a_time_and_call_id_reach_the_records() -> None:
     assert to_event({"kind": "decided", "call_id": "c1", "at": at}) is None
     assert to_event({"kind": "bye", "call_id": "", "at": at}) is None
     assert to_event({"kind": "bye", "call_id": "c1", "at": "yesterday"}) is None
+
+
+def test_a_dialog_end_after_its_bye_asks_rtpengine_for_no_second_delete(
+    tmp_path: Path,
+) -> None:
+    """The routing deletes the call in rtpengine at the BYE; the dialog's end then needs
+    no delete. A dialog end with no BYE before it (Kamailio's own timer) does."""
+    engine = MockRtpengine()
+    for call_id in ("by-bye", "by-timer"):
+        engine.handle({"command": "offer", "call-id": call_id, "flags": []})
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+
+    async def ends() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, CallRecords(lambda: None, 60))  # type: ignore[arg-type, return-value]
+        try:
+            announcer.ended("by-bye", delete_media=False)  # the BYE
+            announcer.ended("by-bye", delete_media=True)  # its dialog's end
+            announcer.ended("by-timer", delete_media=True)
+            for _ in range(100):
+                if "by-timer" not in engine.calls:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            ng.close()
+            transport.close()
+
+    asyncio.run(ends())
+    deletes = [c["call-id"] for c in engine.commands if c["command"] == "delete"]
+    assert deletes == ["by-timer"]
+    assert "by-bye" in engine.calls  # nobody deleted it here (the routing does, at the BYE)

@@ -122,3 +122,19 @@ AUDIT_MOVE_HEAD = Statement("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 
 AUDIT_EVENT_AND_HEAD = Statement(
     "", f"WITH event AS ({_EVENT.replace('?', '%s')}) "  # noqa: S608 - constants
     "UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1")
+
+# The call agent's statements (adapters/switch/records.py applies the journal with them).
+# An event's key is claimed by its INSERT alone: a replay inserts nothing, returns no id.
+CLAIM_EVENT = Statement(
+    "INSERT INTO call_events (sip_call_id, kind, seq, at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (sip_call_id, kind, seq) DO NOTHING RETURNING id")
+CALL_COLUMNS = ("id", "sip_call_id", "at", "facility_id", "resident_id", "number", "mode",
+                "reason", "rate_per_minute", "max_minutes", "review", "answered_at",
+                "ended_at", "duration_s", "charge_cents", "end_reason", "fault")
+CALL_BY_SIP_ID = Statement(
+    f"SELECT {', '.join(CALL_COLUMNS)} FROM calls WHERE sip_call_id = ?")  # noqa: S608
+CALL_WARNINGS = Statement(
+    "SELECT at, prompt, evidence FROM call_warnings WHERE call_id = ? ORDER BY id")
+# The columns a call's life sets after its decision, and how each is stored.
+CALL_LIFE_COLUMNS = {"answered_at": "time", "ended_at": "time", "duration_s": "int",
+                     "charge_cents": "int", "end_reason": "text", "fault": "text"}

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from privline.adapters.switch.config import SwitchConfig
-from privline.adapters.switch.errors import SwitchError
+from privline.adapters.switch.errors import NgError, NgTimeout, SwitchError
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.prompts import Prompts
 from privline.adapters.switch.recordings import escaped, pcap_files, recorded_call_ids
@@ -43,6 +43,7 @@ from privline.services.call_events import CallEvent
 log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
 END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
+RELEASED_KEPT = 20_000  # calls whose media the routing released, remembered
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Announcer:
         self.rpc = KamailioRpc(cfg.rpc_socket)
         self.calls: dict[str, Call] = {}
         self._scan: tuple[float, set[str]] | None = None
+        self._released: dict[str, None] = {}  # oldest first
 
     # -- events ---------------------------------------------------------------------
     def decided(self, event: Mapping[str, Any]) -> None:
@@ -98,14 +100,22 @@ class Announcer:
         call.tasks.append(asyncio.ensure_future(self.run(call)))
 
     def ended(self, call_id: str, *, delete_media: bool) -> None:
-        """Stop everything for this call before anything else can be sent to it."""
+        """Stop everything for this call before anything else can be sent to it. An end
+        that needs no delete (a BYE, which the routing passed to rtpengine itself) is
+        remembered, so the dialog's end that follows it costs rtpengine no second one."""
         call = self.calls.pop(call_id, None)
         if call is not None:
             for task in call.tasks:
                 task.cancel()
             if call.prompt is not None:
                 call.prompt.cancel()
-        if delete_media:
+        if not delete_media:
+            self._released[call_id] = None
+            if len(self._released) > RELEASED_KEPT:
+                del self._released[next(iter(self._released))]
+        elif call_id in self._released:
+            del self._released[call_id]  # its BYE released the media already
+        else:
             asyncio.ensure_future(self._delete(call_id))
 
     async def _delete(self, call_id: str) -> None:
@@ -124,7 +134,7 @@ class Announcer:
     # -- the answered call ----------------------------------------------------------
     async def run(self, call: Call) -> None:
         if call.recorded and not pcap_files(self.cfg.recording_dir, call.call_id):
-            await self.fault(call, "recording_missing_at_answer")
+            await self.recording_missing(call, "recording_missing_at_answer")
             return
         if call.recorded:
             call.tasks.append(asyncio.ensure_future(self.watch_recording(call)))
@@ -177,8 +187,8 @@ class Announcer:
         at = _now()
         evidence = {"file": path.name, "to": tags, "blocked": hold, "rtpengine": replies,
                     "error": error}
-        for prompt in prompts:
-            await self.records.warning(call.call_id, prompt, at, evidence)
+        if prompts:
+            await self.records.warnings(call.call_id, prompts, at, evidence)
         if hold:
             await asyncio.sleep(max(0.0, ends - time.monotonic()))
             for tag in tags:
@@ -211,7 +221,7 @@ class Announcer:
         while call.call_id in self.calls:
             await asyncio.sleep(WATCH_EVERY_S)
             if call.call_id in self.calls and key not in await self.recorded_now():
-                await self.fault(call, "recording_file_vanished")
+                await self.recording_missing(call, "recording_file_vanished")
                 return
 
     async def recorded_now(self) -> set[str]:
@@ -222,6 +232,24 @@ class Announcer:
             found = await asyncio.to_thread(recorded_call_ids, self.cfg.recording_dir)
             self._scan = (now, found)
         return self._scan[1]
+
+    async def recording_missing(self, call: Call, what: str) -> None:
+        """No pcap for a recorded call: a fault, unless the call is already over. Its
+        end can reach this agent after the file left the spool: rtpengine deleted the
+        call at the BYE, finished the recording, and the vault's sweep took it, while
+        the BYE (written to another worker's journal file) was still on its way here.
+        rtpengine answering "unknown call" is that end: no media flows, nothing goes
+        unrecorded. A call rtpengine still has, or an rtpengine that does not answer,
+        is a fault as before."""
+        try:
+            await self.ng.request("query", **{"call-id": call.call_id})
+        except NgTimeout:
+            pass
+        except NgError:
+            log.info("call %s already over in rtpengine: its recording left the spool "
+                     "(no fault)", call.call_id)
+            return
+        await self.fault(call, what)
 
     async def fault(self, call: Call, what: str) -> None:
         """A recorded call without its recording is a hole: end it, loudly. The record
@@ -245,6 +273,9 @@ class Announcer:
                 return  # its end arrived
         log.critical("could not end faulted call %s: media released, record closed",
                      call.call_id)
+        # ended() cancels the call's tasks, and this one is among them: it would be
+        # cancelled at its next await, before the record is closed.
+        call.tasks = [t for t in call.tasks if t is not asyncio.current_task()]
         self.ended(call.call_id, delete_media=True)
         await self.records.apply(CallEvent(call.call_id, "ended", _now(), 0,
                                            {"reason": "fault"}))

@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from privline.adapters.switch.decisions import SWITCH_ACTOR
 from privline.domain.model import CallRecord
 from privline.services import call_records
-from privline.services.call_events import CallEvent, apply_call_event
+from privline.services.call_events import CallEvent, apply_call_event, apply_call_events
 from privline.services.errors import ServiceError, Unavailable
 from privline.services.ports import UnitOfWorkFactory
 
@@ -55,10 +56,26 @@ class CallRecords:
             self._uow_factory, SWITCH_ACTOR, event, minute_seconds=self._minute_seconds))
         return bool(done)
 
-    async def warning(self, call_id: str, prompt: str, at: datetime,
-                      evidence: dict[str, Any]) -> None:
-        await self._run(f"warning of {call_id}", lambda: call_records.warning_played(
-            self._uow_factory, SWITCH_ACTOR, call_id, prompt=prompt, at=at,
+    async def apply_all(self, events: Sequence[CallEvent]) -> int:
+        """Events into the records in few transactions (one write lock and one commit for
+        many events; each gives way to a decision waiting for the lock); returns how
+        many changed something. A batch the services refuse is applied one
+        event at a time, so only the refused event is skipped."""
+        applied = 0
+        while events:
+            done = await self._run(f"{len(events)} events", partial(
+                apply_call_events, self._uow_factory, SWITCH_ACTOR, events,
+                minute_seconds=self._minute_seconds))
+            if done is None:
+                return applied + sum([await self.apply(event) for event in events])
+            applied += done[1]
+            events = events[done[0]:]  # a decision was waiting: the rest in a new turn
+        return applied
+
+    async def warnings(self, call_id: str, prompts: Sequence[str], at: datetime,
+                       evidence: dict[str, Any]) -> None:
+        await self._run(f"warnings of {call_id}", lambda: call_records.warnings_played(
+            self._uow_factory, SWITCH_ACTOR, call_id, prompts=prompts, at=at,
             evidence=evidence))
 
     async def fault(self, call_id: str, at: datetime, what: str) -> None:

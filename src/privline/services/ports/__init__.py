@@ -62,6 +62,10 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+    def others_waiting(self) -> bool:
+        """Whether another writer waits for this transaction's end (SQLite's one write
+        lock): a long batch commits what it has and gives way."""
+        ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -6,6 +6,7 @@ import builtins
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -43,12 +44,32 @@ class SqlCalls(SqlRepository):
         return None if record_id is None else int(record_id)
 
     def get(self, sip_call_id: str) -> CallRecord | None:
-        row = self.conn.execute(select(*_CALL_COLUMNS)
-                                .where(t.calls.c.sip_call_id == sip_call_id)).first()
-        return None if row is None else self._with_warnings([row])[0]
+        # Straight on the driver: the call agent reads the record for every event.
+        d = self.driver
+        row = d.one(sql.CALL_BY_SIP_ID, (sip_call_id,))
+        if row is None:
+            return None
+        record = dict(zip(sql.CALL_COLUMNS, row, strict=True))
+        for name in ("at", "answered_at", "ended_at"):
+            record[name] = d.time_out(record[name])
+        record["rate_per_minute"] = Decimal(record["rate_per_minute"])
+        record["review"] = bool(record["review"])
+        warnings = tuple(WarningPlayed(d.time_out(at), prompt, json.loads(evidence))  # type: ignore[arg-type]
+                         for at, prompt, evidence in d.rows(sql.CALL_WARNINGS, (row[0],)))
+        return CallRecord(**record, warnings=warnings)
 
     def update(self, call_id: int, **fields: object) -> None:
-        self.conn.execute(update(t.calls).where(t.calls.c.id == call_id).values(**fields))
+        life = sql.CALL_LIFE_COLUMNS
+        if not fields.keys() <= life.keys():
+            # Anything else goes through SQLAlchemy's own conversions.
+            self.conn.execute(update(t.calls).where(t.calls.c.id == call_id).values(**fields))
+            return
+        d = self.driver
+        values = [d.time_in(v) if life[k] == "time" else v  # type: ignore[arg-type]
+                  for k, v in fields.items()]
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        d.rows(sql.Statement(f"UPDATE calls SET {assignments} WHERE id = ?"),  # noqa: S608
+               (*values, call_id))
 
     def add_warning(self, call_id: int, warning: WarningPlayed) -> None:
         self.conn.execute(insert(t.call_warnings).values(
@@ -67,14 +88,8 @@ class SqlCalls(SqlRepository):
     def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool:
         """Note one switch event; False when it was applied before (a replay). The
         unique key stops two concurrent appliers; only the call agent applies events."""
-        e = t.call_events.c
-        seen = self.conn.execute(select(e.id).where(
-            e.sip_call_id == sip_call_id, e.kind == kind, e.seq == seq)).first()
-        if seen is not None:
-            return False
-        self.conn.execute(insert(t.call_events).values(
-            sip_call_id=sip_call_id, kind=kind, seq=seq, at=at))
-        return True
+        return self.driver.one(sql.CLAIM_EVENT, (sip_call_id, kind, seq,
+                                                 self.driver.time_in(at))) is not None
 
     def add_refusal(self, refusal: CallRefusal) -> None:
         self.conn.execute(insert(t.call_refusals).values(
