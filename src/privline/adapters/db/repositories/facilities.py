@@ -92,6 +92,11 @@ class SqlResidents(SqlRepository):
             active=resident.active, failed_pins=resident.failed_pins,
             locked_until=resident.locked_until, balance_cents=0, created_at=at))
 
+    def pin_hashes(self, facility_id: str) -> Sequence[tuple[str, str]]:
+        rows = self.conn.execute(select(_r.id, _r.pin_hash).where(
+            _r.facility_id == facility_id).order_by(_r.id))
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def save(self, resident: Resident) -> None:
         self.conn.execute(_SAVE_RESIDENT, {
             "rid": resident.id, "pin_hash": resident.pin_hash, "active": resident.active,

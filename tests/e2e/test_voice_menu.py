@@ -1,0 +1,111 @@
+"""Stock phones through the voice menu (issue 14, the resident's side): sipp sends only
+the dialled number and RFC 4733 digits from its bundled captures; the real Kamailio,
+rtpengine, voice menu and call agent do the rest; sipp answers behind the trunk.
+
+The menu finds the facility by the phone's address: this switch has one facility whose
+phones are 127.0.0.1, so it runs on its own (the session's switch has several there).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
+from tests.e2e.stack import Stack, start_stack, stop_pid
+
+MINUTE_SECONDS = 6.0
+PIN, BROKE_PIN = "2468", "1357"
+
+
+@pytest.fixture(scope="module")
+def menu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    missing = [b for b in NEEDED if not (shutil.which(b) or shutil.which(b, path="/usr/sbin"))]
+    if missing:
+        pytest.fail(f"e2e needs {', '.join(missing)} (see the README's install commands)")
+    if os.geteuid() != 0:
+        pytest.skip("e2e sniffs loopback RTP and needs root")
+    s = start_stack(tmp_path_factory.mktemp("privline-menu"), MINUTE_SECONDS)
+    try:
+        p = s.privline
+        p("init")
+        p("facility", "add", "--id", "wall", "--name", "Wall Phone Jail", "--kind", "jail",
+          "--adp", "500", "--phones", "127.0.0.1/32")
+        p("facility", "add", "--id", "away", "--name", "Away Jail", "--kind", "jail",
+          "--adp", "500", "--phones", "10.0.0.0/8")
+        for rid, pin, balance in (("m1", PIN, "20.00"), ("mbroke", BROKE_PIN, "0")):
+            p("resident", "add", "--facility", "wall", "--id", rid, "--pin", pin,
+              "--balance", balance)
+        p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name",
+          "Ann Lawyer", "--credential", "NY-1234567", "--verified")
+        p("block", "add", "--facility", "wall", "--number", BLOCKED, "--reason", "request")
+        s.switch("up")
+        yield s
+    finally:
+        s.switch("down", check=False)
+        for proc in s.procs:
+            stop_pid(proc)
+
+
+def record(s: Stack, call_id: str) -> dict[str, Any]:
+    return s.wait_until(f"record of {call_id}", lambda: (
+        (r := s.calls_list().get(call_id)) is not None and r.get("ended_at") is not None
+        or (r is not None and r.get("state") == "refused")) and r)
+
+
+def pcaps(s: Stack, call_id: str) -> list[str]:
+    key = call_id.replace("@", "%40")
+    return [p.name for p in (s.spool / "pcaps").glob("*") if key in p.name]
+
+
+def test_ordinary_number_with_the_right_pin_is_decided_recorded_and_billed(menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["resident"] == "m1" and rec["mode"] == "recorded", rec
+    assert rec["answered_at"] is not None and rec["end_reason"] == "hangup", rec
+    assert rec["charge_cents"] > 0, rec
+    assert pcaps(menu, calls.call_ids[0]), "a recorded call leaves its pcap"
+    assert "recording_warning" in {w["prompt"] for w in rec["warnings"]}, rec
+
+
+def test_private_key_before_an_attorney_number_connects_unrecorded(menu: Stack) -> None:
+    calls = menu.menu_call("7" + ATTORNEY.lstrip("+"), PIN + "#", hangs_up_after_ms=14000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "private" and rec["reason"] == "privileged_number", rec
+    assert rec["answered_at"] is not None, rec
+    assert not pcaps(menu, calls.call_ids[0]), "a private call never leaves a file"
+
+
+def test_private_key_before_an_unregistered_number_is_recorded_with_its_notice(
+        menu: Stack) -> None:
+    calls = menu.menu_call("7" + UNREGISTERED, PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "recorded" and rec["reason"] == "private_not_registered", rec
+    assert "private_not_registered" in {w["prompt"] for w in rec["warnings"]}, rec
+
+
+def test_three_wrong_pins_end_the_call_with_its_reason(menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, "9753#9753#9753#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "pin_invalid", rec
+
+
+@pytest.mark.parametrize(("dialled", "pin", "reason"), [
+    (ORDINARY, BROKE_PIN, "insufficient_balance"),
+    (BLOCKED, PIN, "number_blocked"),
+])
+def test_a_denied_call_is_told_why_and_keeps_its_reason(menu: Stack, dialled: str, pin: str,
+                                                        reason: str) -> None:
+    calls = menu.menu_call(dialled, pin + "#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == reason, rec
+    assert rec["answered_at"] is None and not rec.get("charge_cents"), rec
