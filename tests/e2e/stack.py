@@ -248,7 +248,7 @@ class Calls:
         return logs[0].read_text()[-3000:] if logs else ""
 
 
-def start_stack(home: Path, minute_seconds: float) -> Stack:
+def start_stack(home: Path, minute_seconds: float, far_end: str = "uas.xml") -> Stack:
     sip_port, trunk_port = free_udp_port(), free_udp_port()
     rtp = free_rtp_base(4000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
@@ -268,9 +268,9 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
     stack = Stack(home, env, sip_port, trunk_port, free_rtp_base(40))
     uas_dir = home / "sipp" / "uas"
     uas_dir.mkdir(parents=True)
-    uas = uas_dir / "uas.xml"
+    uas = uas_dir / far_end
     sample = long_sample(home / "sipp", 2)
-    uas.write_text((SCENARIOS / "uas.xml").read_text().replace(str(SAMPLE), str(sample)))
+    uas.write_text((SCENARIOS / far_end).read_text().replace(str(SAMPLE), str(sample)))
     stack.procs.append(subprocess.Popen(
         ["sipp", "-sf", str(uas), "-i", "127.0.0.1",
          "-p", str(trunk_port), "-mp", str(stack.uas_media_port), "-nostdin",

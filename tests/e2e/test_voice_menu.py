@@ -1,6 +1,8 @@
-"""Stock phones through the voice menu (issue 14, the resident's side): sipp sends only
-the dialled number and RFC 4733 digits from its bundled captures; the real Kamailio,
-rtpengine, voice menu and call agent do the rest; sipp answers behind the trunk.
+"""Stock phones through the voice menu (issue 14): sipp sends only the dialled number and
+RFC 4733 digits from its bundled captures; the real Kamailio, rtpengine, voice menu and
+call agent do the rest; sipp behind the trunk is the called party, who presses a key
+chosen by the number's last digit (scenarios/called_party.xml: 2 refuses, 5 stays
+silent, 6 blocks, anything else accepts).
 
 The menu finds the facility by the phone's address: this switch has one facility whose
 phones are 127.0.0.1, so it runs on its own (the session's switch has several there).
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ from tests.e2e.stack import Stack, start_stack, stop_pid
 
 MINUTE_SECONDS = 6.0
 PIN, BROKE_PIN = "2468", "1357"
+REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,8 @@ def menu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail(f"e2e needs {', '.join(missing)} (see the README's install commands)")
     if os.geteuid() != 0:
         pytest.skip("e2e sniffs loopback RTP and needs root")
-    s = start_stack(tmp_path_factory.mktemp("privline-menu"), MINUTE_SECONDS)
+    s = start_stack(tmp_path_factory.mktemp("privline-menu"), MINUTE_SECONDS,
+                    far_end="called_party.xml")
     try:
         p = s.privline
         p("init")
@@ -62,13 +67,22 @@ def pcaps(s: Stack, call_id: str) -> list[str]:
     return [p.name for p in (s.spool / "pcaps").glob("*") if key in p.name]
 
 
-def test_ordinary_number_with_the_right_pin_is_decided_recorded_and_billed(menu: Stack) -> None:
+def seconds(a: str, b: str) -> float:
+    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+
+
+def test_ordinary_number_with_the_right_pin_is_recorded_and_billed_from_acceptance(
+        menu: Stack) -> None:
     calls = menu.menu_call(ORDINARY, PIN + "#", hangs_up_after_ms=16000)
     assert calls.proc.returncode == 0, calls.errors
     rec = record(menu, calls.call_ids[0])
     assert rec["resident"] == "m1" and rec["mode"] == "recorded", rec
     assert rec["answered_at"] is not None and rec["end_reason"] == "hangup", rec
+    assert rec["accepted_at"] is not None, rec
+    assert seconds(rec["answered_at"], rec["accepted_at"]) > 1, "the called party chose"
     assert rec["charge_cents"] > 0, rec
+    billed = rec["duration_s"]
+    assert abs(billed - seconds(rec["accepted_at"], rec["ended_at"])) <= 1, rec
     assert pcaps(menu, calls.call_ids[0]), "a recorded call leaves its pcap"
     assert "recording_warning" in {w["prompt"] for w in rec["warnings"]}, rec
 
@@ -78,7 +92,7 @@ def test_private_key_before_an_attorney_number_connects_unrecorded(menu: Stack) 
     assert calls.proc.returncode == 0, calls.errors
     rec = record(menu, calls.call_ids[0])
     assert rec["mode"] == "private" and rec["reason"] == "privileged_number", rec
-    assert rec["answered_at"] is not None, rec
+    assert rec["accepted_at"] is not None, rec
     assert not pcaps(menu, calls.call_ids[0]), "a private call never leaves a file"
 
 
@@ -109,3 +123,27 @@ def test_a_denied_call_is_told_why_and_keeps_its_reason(menu: Stack, dialled: st
     rec = record(menu, calls.call_ids[0])
     assert rec["state"] == "refused" and rec["reason"] == reason, rec
     assert rec["answered_at"] is None and not rec.get("charge_cents"), rec
+
+
+@pytest.mark.parametrize("dialled", [REFUSES, SILENT])
+def test_a_call_the_called_party_does_not_accept_is_never_connected_recorded_or_billed(
+        menu: Stack, dialled: str) -> None:
+    calls = menu.menu_call(dialled, PIN + "#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "recorded" and rec["end_reason"] == "refused", rec
+    assert rec["accepted_at"] is None and rec["answered_at"] is None, rec
+    assert rec["charge_cents"] == 0 and rec["ledger_cents"] == 0, rec
+    assert not pcaps(menu, calls.call_ids[0]), "nothing is recorded before acceptance"
+
+
+def test_six_blocks_the_number_and_the_next_call_is_refused_with_its_reason(
+        menu: Stack) -> None:
+    first = menu.menu_call(BLOCKS, PIN + "#", hangs_up_after_ms=None)
+    assert first.proc.returncode == 0, first.errors
+    rec = record(menu, first.call_ids[0])
+    assert rec["end_reason"] == "refused" and rec["charge_cents"] == 0, rec
+    again = menu.menu_call(BLOCKS, PIN + "#", hangs_up_after_ms=None)
+    assert again.proc.returncode == 0, again.errors
+    rec = record(menu, again.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "number_blocked", rec

@@ -34,7 +34,7 @@ def test_two_facilities_claiming_one_address_equally_name_neither(
 
 def test_a_pin_finds_its_resident_within_the_facility_only(
         uow: UnitOfWorkFactory, world: World) -> None:
-    assert resident_for_pin(uow, SWITCH, PRISON.id, ROSA_PIN) == ROSA
+    assert resident_for_pin(uow, SWITCH, PRISON.id, ROSA_PIN) == (ROSA, None)
     assert resident_for_pin(uow, SWITCH, PRISON.id, "0000") is None
     assert resident_for_pin(uow, SWITCH, "elsewhere", ROSA_PIN) is None
     assert resident_for_pin(uow, SWITCH, PRISON.id, "12a4") is None

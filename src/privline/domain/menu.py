@@ -14,6 +14,8 @@ from decimal import Decimal
 PRIVATE_KEY = "7"
 LANGUAGES = ("en", "es")
 PIN_TRIES = 3  # wrong PINs before the menu hangs up
+# The called party's keys.
+ACCEPT, REFUSE, BLOCK = "1", "2", "6"
 MAX_PIN_DIGITS = 12
 
 
@@ -49,6 +51,18 @@ _WORDS: dict[str, dict[str, str]] = {
         "rate": "This call costs {cents} cents per minute. Please hold.",
         "free_private": "This call is free and private. It is not recorded. Please hold.",
         "call_failed": "The call could not be completed. Goodbye.",
+        "hold": "Please hold while the called party answers.",
+        "not_accepted": "The called party did not accept the call. Goodbye.",
+        "called_recorded": (
+            "This is a call from a resident of {facility}. It will be recorded and may be "
+            "monitored. Press 1 to accept, 2 to refuse, 6 to stop calls from this facility."),
+        "called_private": (
+            "This is a private call from a resident of {facility}. It is not recorded or "
+            "monitored. Press 1 to accept."),
+        "called_blocked": "Calls from this facility to this number are stopped. Goodbye.",
+        "called_cannot_block": (
+            "This number cannot be blocked here. If it belongs to a lawyer, doctor or "
+            "religious adviser, register it on the privline registration page. Goodbye."),
         "denied.number_blocked": "This number is blocked. Goodbye.",
         "denied.insufficient_balance": "Your balance is too low for this call. Goodbye.",
         "denied.privilege_unknown": (
@@ -68,6 +82,19 @@ _WORDS: dict[str, dict[str, str]] = {
         "free_private": (
             "Esta llamada es gratuita y privada. No se graba. Espere, por favor."),
         "call_failed": "No se pudo completar la llamada. Adiós.",
+        "hold": "Espere mientras contestan su llamada.",
+        "not_accepted": "La persona llamada no aceptó la llamada. Adiós.",
+        "called_recorded": (
+            "Esta es una llamada de una persona detenida en {facility}. Será grabada y puede "
+            "ser escuchada. Marque 1 para aceptar, 2 para rechazar, 6 para no recibir más "
+            "llamadas de este centro."),
+        "called_private": (
+            "Esta es una llamada privada de una persona detenida en {facility}. No se graba "
+            "ni se escucha. Marque 1 para aceptar."),
+        "called_blocked": "Ya no recibirá llamadas de este centro. Adiós.",
+        "called_cannot_block": (
+            "Este número no se puede bloquear aquí. Si es de un abogado, médico o consejero "
+            "religioso, regístrelo en la página de registro de privline. Adiós."),
         "denied.number_blocked": "Este número está bloqueado. Adiós.",
         "denied.insufficient_balance": "Su saldo no alcanza para esta llamada. Adiós.",
         "denied.privilege_unknown": (
@@ -81,7 +108,8 @@ _WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def words(prompt: str, language: str, *, rate_per_minute: Decimal = Decimal(0)) -> str:
+def words(prompt: str, language: str, *, rate_per_minute: Decimal = Decimal(0),
+          facility: str = "") -> str:
     """The words of one menu prompt. ``denied.<reason>`` falls back to the general
     refusal for a reason without its own sentence; the reason code stays in the record."""
     table = _WORDS[language if language in _WORDS else "en"]
@@ -91,7 +119,7 @@ def words(prompt: str, language: str, *, rate_per_minute: Decimal = Decimal(0)) 
     if text is None:
         raise KeyError(prompt)
     cents = (rate_per_minute * 100).normalize()
-    return text.format(cents=f"{cents:f}")
+    return text.format(cents=f"{cents:f}", facility=facility)
 
 
 def denial_prompt(reason: str) -> str:

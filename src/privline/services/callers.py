@@ -44,9 +44,10 @@ def facility_for_phone(uow_factory: UnitOfWorkFactory, actor: Actor,
 
 
 def resident_for_pin(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: str,
-                     pin: str) -> str | None:
-    """The resident of the facility whose PIN this is; None when no one's is, or when
-    more than one resident holds it (then the PIN identifies nobody).
+                     pin: str) -> tuple[str, str | None] | None:
+    """(resident id, their own menu language) of the facility's resident whose PIN this
+    is; None when no one's is, or when more than one resident holds it (then the PIN
+    identifies nobody).
 
     Keyed hashes cost microseconds each, so every resident of the facility is tried.
     Old argon2 hashes are not tried here (tens of milliseconds each): such a resident
@@ -57,6 +58,6 @@ def resident_for_pin(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: 
     with uow_factory() as uow:
         keyring = pins.require(uow.pins)
         hashes = uow.residents.pin_hashes(facility_id)
-    found = [rid for rid, pin_hash in hashes
+    found = [(rid, language) for rid, pin_hash, language in hashes
              if not pins.is_legacy(pin_hash) and pins.check(keyring, rid, pin_hash, pin).matched]
     return found[0] if len(found) == 1 else None

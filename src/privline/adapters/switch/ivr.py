@@ -44,7 +44,8 @@ AGENT_STALE_S = 5.0  # as the routing: no warnings without the agent, so no reco
 CODES = {"untrusted_source": 403, "late_offer_refused": 488, "pin_required": 403,
          "pin_invalid": 403, "decision_unavailable": 503, "agent_unavailable": 503,
          "media_unavailable": 503, "recording_fault": 500, "trunk_unreachable": 503,
-         "unknown_mode": 500}
+         "unknown_mode": 500, "called_party_refused": 603, "called_party_silent": 480,
+         "called_party_blocked": 603}
 _EVENTS = {**{n: str(n) for n in range(10)}, 10: "*", 11: "#"}
 
 
@@ -249,21 +250,26 @@ class MenuCall:
             if not pin:
                 await self.refuse("pin_required", say="no_entry")
                 return None, ""
-            resident = await asyncio.to_thread(self.menu.core.resident, self.facility.id, pin)
-            if resident is not None:
-                return resident, pin
+            found = await asyncio.to_thread(self.menu.core.resident, self.facility.id, pin)
+            if found is not None:
+                self.language = menu.language_of(found[1], self.facility.language)
+                return found[0], pin
             if attempt == menu.PIN_TRIES:
                 await self.refuse("pin_invalid", say="pin_failed")
                 return None, ""
             await self.say("pin_wrong", wait=True)
         return None, ""
 
-    async def say(self, prompt: str, *, wait: bool, **kwargs: Any) -> float:
-        """Play a prompt to the phone; when it ends (monotonic seconds). With ``wait``,
-        return after it ended."""
+    async def say(self, prompt: str, *, wait: bool, to: str | None = None,
+                  **kwargs: Any) -> float:
+        """Play a prompt to the phone (or to the party tagged ``to``); when it ends
+        (monotonic seconds). With ``wait``, return after it ended."""
+        tag = to or self.phone.from_tag
+        if self.facility is not None:
+            kwargs.setdefault("facility", self.facility.name)
         path = await asyncio.to_thread(self.menu.prompt, prompt, self.language, **kwargs)
         try:
-            ms = await self.menu.media.play(self.call_id, self.phone.from_tag, path)
+            ms = await self.menu.media.play(self.call_id, tag, path)
         except SwitchError as exc:
             log.error("prompt %s not played to %s: %s", prompt, self.call_id, exc)
             ms = 0
@@ -272,25 +278,30 @@ class MenuCall:
             await asyncio.sleep(ms / 1000)
         return ends
 
-    async def collect(self, prompt: str) -> str:
-        """Digits up to ``#`` (or the most a PIN has); a digit stops the prompt (barge-in);
+    async def collect(self, prompt: str, *, tag: str | None = None,
+                      one_key: bool = False) -> str:
+        """Digits from the party ``tag`` (the phone by default) up to ``#`` (or the most a
+        PIN has, or the first key with ``one_key``); a digit stops the prompt (barge-in);
         silence after the prompt repeats it once, then gives up (empty)."""
+        tag = tag or self.phone.from_tag
         for _ in range(2):
-            ends = await self.say(prompt, wait=False)
+            ends = await self.say(prompt, wait=False, to=tag)
             deadline = ends + DIGIT_TIMEOUT_S
             entry, playing = "", True
             while True:
                 try:
-                    tag, digit = await asyncio.wait_for(
+                    source, digit = await asyncio.wait_for(
                         self.digits.get(), max(0.0, deadline - time.monotonic()))
                 except TimeoutError:
                     break
-                if tag != self.phone.from_tag:
+                if source != tag:
                     continue
                 if playing and time.monotonic() < ends:
                     with contextlib.suppress(SwitchError):
-                        await self.menu.media.stop(self.call_id, self.phone.from_tag)
+                        await self.menu.media.stop(self.call_id, tag)
                 playing = False
+                if one_key:
+                    return digit
                 if digit == "#":
                     if entry:
                         return entry
@@ -304,8 +315,9 @@ class MenuCall:
         return ""
 
     async def place(self, d: RouteDecision) -> None:
-        """Tell the resident the terms, then call the number; media joins on answer,
-        recorded only when the core said so and the file proves it."""
+        """Tell the resident the terms, then call the number. The far side answers into
+        held media and is asked to accept; only on 1 are the parties joined (and the
+        call recorded, when the core said so and the file proves it) and billed."""
         assert self.facility is not None  # noqa: S101 - set before a decision
         if d.mode not in ("private", "recorded"):
             await self.refuse("unknown_mode", say="denied")
@@ -324,9 +336,10 @@ class MenuCall:
             reminder_interval_s=self.facility.reminder_interval_s, mode=d.mode,
             announcements=list(d.announcements), rate_per_minute=str(d.rate_per_minute),
             max_minutes=d.max_minutes)
-        trunk = self.trunk = TrunkLeg(self.menu.endpoint, self.menu.trunk,
-                                      d.number or self.who["dialled"] or "")
+        number = d.number or self.who["dialled"] or ""
+        trunk = self.trunk = TrunkLeg(self.menu.endpoint, self.menu.trunk, number)
         self.menu.calls[trunk.call_id] = self
+        await self.say("hold", wait=False)
         final = await trunk.invite(self.far_sdp)
         if final is None or not 200 <= final.status < 300:
             code = 408 if final is None else final.status
@@ -334,24 +347,67 @@ class MenuCall:
             await self.say("call_failed", wait=True)
             await self.phone.bye()
             return
+        sip_answered = datetime.now(UTC)
         try:
+            # Hold both parties before the far side's media is joined: neither hears
+            # the other until the called party accepts.
+            for tag in (self.phone.from_tag, self.far_tag):
+                await self.menu.media.block(self.call_id, tag, True)
             await self.menu.media.connect(self.call_id, self.phone.from_tag, self.far_tag,
-                                          self.phone.invite.body, final.body, record=recorded)
+                                          self.phone.invite.body, final.body, record=False)
         except SwitchError:
             await self._fault("media_unavailable")
             return
-        if recorded and not has_pcap(self.menu.cfg.recording_dir, self.call_id):
-            log.critical("FAULT recording file missing for recorded call %s", self.call_id)
-            await self._fault("recording_fault")
+        if not await self.accepted(d, number):
             return
+        try:
+            if recorded:
+                await self.menu.media.connect(self.call_id, self.phone.from_tag,
+                                              self.far_tag, self.phone.invite.body,
+                                              final.body, record=True)
+            if recorded and not has_pcap(self.menu.cfg.recording_dir, self.call_id):
+                log.critical("FAULT recording file missing for recorded call %s",
+                             self.call_id)
+                await self._fault("recording_fault")
+                return
+            for tag in (self.phone.from_tag, self.far_tag):
+                await self.menu.media.block(self.call_id, tag, False)
+        except SwitchError:
+            await self._fault("media_unavailable")
+            return
+        # Answered as far as the records go: billing starts now, the agent's warnings
+        # play now (to both, with their audio held again meanwhile).
         self.menu.event("answered", self.call_id, from_tag=self.phone.from_tag,
-                        to_tag=self.far_tag)
+                        to_tag=self.far_tag, accepted=True,
+                        answered_at=sip_answered.isoformat())
         if d.max_minutes > 0:
             await asyncio.sleep(d.max_minutes * self.menu.cfg.minute_seconds)
             self.menu.event("ended", self.call_id, reason="max_minutes")
             await asyncio.gather(self.phone.bye(), trunk.bye())
         else:
             await self.phone.ended.wait()
+
+    async def accepted(self, d: RouteDecision, number: str) -> bool:
+        """Ask the called party; on anything but 1 the call ends unbilled (refused,
+        with the called party's answer as the reason) and the resident is told."""
+        assert self.facility is not None and self.trunk is not None  # noqa: S101
+        private = d.mode == "private"
+        key = await self.collect("called_private" if private else "called_recorded",
+                                 tag=self.far_tag, one_key=True)
+        if key == menu.ACCEPT:
+            return True
+        reason = "called_party_refused" if key else "called_party_silent"
+        if key == menu.BLOCK:
+            blocked = not private and await asyncio.to_thread(
+                self.menu.core.block_number, self.facility.id, number, datetime.now(UTC))
+            reason = "called_party_blocked" if blocked else reason
+            await self.say("called_blocked" if blocked else "called_cannot_block",
+                           wait=True, to=self.far_tag)
+        self.menu.event("refused", self.call_id, code=CODES[reason], reason=reason,
+                        **self.who)
+        await self.say("not_accepted", wait=True)
+        await asyncio.gather(self.phone.bye(), self.trunk.bye())
+        return False
 
     async def _fault(self, reason: str) -> None:
         with contextlib.suppress(SwitchError):
