@@ -22,7 +22,7 @@ from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
 from tests.e2e.stack import Stack, start_stack, stop_pid
 
 MINUTE_SECONDS = 6.0
-PIN, BROKE_PIN = "2468", "1357"
+PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
 REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
 
 
@@ -42,9 +42,11 @@ def menu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
           "--adp", "500", "--phones", "127.0.0.1/32")
         p("facility", "add", "--id", "away", "--name", "Away Jail", "--kind", "jail",
           "--adp", "500", "--phones", "10.0.0.0/8")
-        for rid, pin, balance in (("m1", PIN, "20.00"), ("mbroke", BROKE_PIN, "0")):
+        for rid, pin, balance, language in (("m1", PIN, "20.00", "en"),
+                                            ("mbroke", BROKE_PIN, "0", "en"),
+                                            ("mes", SPANISH_PIN, "20.00", "es")):
             p("resident", "add", "--facility", "wall", "--id", rid, "--pin", pin,
-              "--balance", balance)
+              "--balance", balance, "--language", language)
         p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name",
           "Ann Lawyer", "--credential", "NY-1234567", "--verified")
         p("block", "add", "--facility", "wall", "--number", BLOCKED, "--reason", "request")
@@ -60,6 +62,10 @@ def record(s: Stack, call_id: str) -> dict[str, Any]:
     return s.wait_until(f"record of {call_id}", lambda: (
         (r := s.calls_list().get(call_id)) is not None and r.get("ended_at") is not None
         or (r is not None and r.get("state") == "refused")) and r)
+
+
+def spoken(s: Stack, prefix: str) -> list[str]:
+    return [p.name for p in (s.home / "prompts").glob(prefix + "*.wav")]
 
 
 def pcaps(s: Stack, call_id: str) -> list[str]:
@@ -123,6 +129,8 @@ def test_a_denied_call_is_told_why_and_keeps_its_reason(menu: Stack, dialled: st
     rec = record(menu, calls.call_ids[0])
     assert rec["state"] == "refused" and rec["reason"] == reason, rec
     assert rec["answered_at"] is None and not rec.get("charge_cents"), rec
+    # The menu makes each prompt's audio when it first says it: the reason was spoken.
+    assert spoken(menu, f"menu-en-denied-{reason}-")
 
 
 @pytest.mark.parametrize("dialled", [REFUSES, SILENT])
@@ -147,3 +155,15 @@ def test_six_blocks_the_number_and_the_next_call_is_refused_with_its_reason(
     assert again.proc.returncode == 0, again.errors
     rec = record(menu, again.call_ids[0])
     assert rec["state"] == "refused" and rec["reason"] == "number_blocked", rec
+
+
+def test_a_spanish_speaking_resident_hears_the_menu_and_the_called_party_the_offer_in_spanish(
+        menu: Stack) -> None:
+    assert not spoken(menu, "menu-es-")
+    calls = menu.menu_call(ORDINARY, SPANISH_PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["resident"] == "mes" and rec["accepted_at"] is not None, rec
+    assert spoken(menu, "menu-es-rate-") and spoken(menu, "menu-es-called_recorded-")
+    # Before the PIN, nobody is known yet: the facility's language (English here).
+    assert spoken(menu, "menu-en-enter_pin-") and not spoken(menu, "menu-es-enter_pin-")
