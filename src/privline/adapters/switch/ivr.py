@@ -19,6 +19,7 @@ import json
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -421,6 +422,9 @@ class MenuCall:
 async def serve(cfg: SwitchConfig, core: MenuCore) -> None:
     """Run the menu until SIGTERM (``switch down``)."""
     loop = asyncio.get_running_loop()
+    # Decisions wait on the database's write lock under load; the facility and PIN reads
+    # of new calls must not queue behind them in asyncio's small default pool.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="menu"))
     ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
     menu_ = VoiceMenu(cfg, core, MenuMedia(ng, cfg.ivr_media_port),
                       JournalWriter(cfg.journal_dir), Prompts(cfg.prompts_dir))
