@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,9 @@ def run_phase(stack: Stack, name: str, rate: int, calls: int, folder: Path) -> d
         "attorney_calls_recorded": len(attorney_recorded),
         "median_decision_to_connect_s": round(statistics.median(waits), 2) if waits else None,
         "sipp_seconds": round(sipp_s, 1),
+        "outcomes": dict(Counter(
+            f"{r['state']}/{r['reason']}/{r['end_reason']}" for r in listed)),
+        "without_record": calls - len(listed),
         "sipp_aborts": len(errors), "sipp_abort_sample": [e[-160:] for e in errors[:2]],
     }
 

@@ -205,7 +205,16 @@ class Stack:
                   timeout: float = 120) -> Calls:
         """One call from a stock phone (no privline headers): dials ``dialled``, keys
         ``keys`` once answered; hangs up after the pause, or (None) waits for the switch
-        to hang up."""
+        to hang up. A phone that could not bind its media ports (another process took
+        them between the check and sipp's start) never called: it is started again."""
+        for _ in range(3):
+            calls = self._menu_call(dialled, keys, hangs_up_after_ms, timeout)
+            if "Unable to bind" not in calls.errors:
+                return calls
+        return calls
+
+    def _menu_call(self, dialled: str, keys: str, hangs_up_after_ms: int | None,
+                   timeout: float) -> Calls:
         tag = uuid.uuid4().hex[:10]
         workdir = self.home / "sipp" / tag
         workdir.mkdir(parents=True)

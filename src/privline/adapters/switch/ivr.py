@@ -125,6 +125,7 @@ class MenuCall:
         self.answered = False
         self.facility: MenuFacility | None = None
         self.who: dict[str, Any] = {}
+        self.ending: asyncio.Future[None] | None = None  # kept: a task needs a reference
 
     # -- SIP from either leg ----------------------------------------------------------
     def request(self, msg: sip.SipMessage, source: Addr) -> None:
@@ -144,10 +145,12 @@ class MenuCall:
                     self.task.cancel()
         elif method == "BYE":
             self.menu.endpoint.send(sip.response(msg, 200, "OK"), source)
-            asyncio.ensure_future(self.hangup(by_phone=from_phone))
+            self.ending = asyncio.ensure_future(self.hangup(by_phone=from_phone))
+        elif method in ("OPTIONS", "INFO"):
+            self.menu.endpoint.send(sip.response(msg, 200, "OK"), source)
         else:
-            self.menu.endpoint.send(sip.response(msg, 200 if method in (
-                "OPTIONS", "UPDATE", "INFO") else 405, "OK"), source)
+            # Re-INVITEs (hold, codec changes) are not taken: the media stays as set.
+            self.menu.endpoint.send(sip.response(msg, 405, "Method Not Allowed"), source)
 
     async def hangup(self, *, by_phone: bool) -> None:
         """A BYE from either side: journalled, then the other side is ended."""
