@@ -167,3 +167,11 @@ def test_a_spanish_speaking_resident_hears_the_menu_and_the_called_party_the_off
     assert spoken(menu, "menu-es-rate-") and spoken(menu, "menu-es-called_recorded-")
     # Before the PIN, nobody is known yet: the facility's language (English here).
     assert spoken(menu, "menu-en-enter_pin-") and not spoken(menu, "menu-es-enter_pin-")
+
+
+def test_a_resident_who_hangs_up_in_the_menu_leaves_a_refusal_record(menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, "2", hangs_up_after_ms=1500)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "abandoned", rec
+    assert rec["sip_code"] == 487 and rec["dialled"] == ORDINARY, rec

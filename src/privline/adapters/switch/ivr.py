@@ -46,7 +46,7 @@ CODES = {"untrusted_source": 403, "late_offer_refused": 488, "pin_required": 403
          "pin_invalid": 403, "decision_unavailable": 503, "agent_unavailable": 503,
          "media_unavailable": 503, "recording_fault": 500, "trunk_unreachable": 503,
          "unknown_mode": 500, "called_party_refused": 603, "called_party_silent": 480,
-         "called_party_blocked": 603}
+         "called_party_blocked": 603, "abandoned": 487}
 _EVENTS = {**{n: str(n) for n in range(10)}, 10: "*", 11: "#"}
 
 
@@ -126,6 +126,7 @@ class MenuCall:
         self.facility: MenuFacility | None = None
         self.who: dict[str, Any] = {}
         self.ending: asyncio.Future[None] | None = None  # kept: a task needs a reference
+        self.decided = False  # the core was asked (its record exists, or it failed)
 
     # -- SIP from either leg ----------------------------------------------------------
     def request(self, msg: sip.SipMessage, source: Addr) -> None:
@@ -158,6 +159,10 @@ class MenuCall:
             return
         if self.trunk is not None and self.trunk.answered and not self.trunk.ended.is_set():
             self.menu.event("bye", self.call_id)
+        if by_phone and self.answered and not self.decided:
+            # Hung up in the menu, before any decision: still a record, never silence.
+            self.menu.event("refused", self.call_id, code=CODES["abandoned"],
+                            reason="abandoned", **self.who)
         if by_phone:
             self.phone.ended.set()
             if self.trunk is not None:
@@ -233,6 +238,7 @@ class MenuCall:
         if resident is None:
             return
         self.who["resident"] = resident
+        self.decided = True
         try:
             decision = await asyncio.to_thread(
                 self.menu.core.decide, facility.id, resident, dialled.number,
