@@ -10,6 +10,7 @@ APT_PACKAGES=(
   rtpengine-daemon                             # media relay, recording, prompts
   sip-tester                                   # sipp: facility phones and far ends in tests
   espeak-ng sox                                # spoken prompts
+  baresip-core                                 # a real softphone to try the voice menu
   poppler-utils chromium                       # report and browser tests
   fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0  # WeasyPrint renders statements
   python3-venv

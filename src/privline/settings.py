@@ -35,6 +35,10 @@ class Settings:
     pin_key_file: Path | None = None  # keys the residents' PIN hashes (adapters/pin_key.py)
     # The switch (Kamailio, rtpengine, the call agent), all on 127.0.0.1.
     ng_port: int = 22223  # rtpengine's ng control port
+    # The voice menu for stock phones (docs/voice-menu.md): its SIP port, and the port
+    # where rtpengine logs each DTMF digit (also the menu's media sink). 0 turns it off.
+    ivr_port: int = 5064
+    ivr_media_port: int = 5066
     rtp_ports: tuple[int, int] = (30000, 40000)
     kamailio_children: int = 8  # Kamailio's SIP worker processes
     # Call set-ups decided at once; the other workers answer the excess with 503 at once
@@ -114,6 +118,8 @@ class Settings:
             web_secret_file=_path(env, "PRIVLINE_WEB_SECRET_FILE"),
             pin_key_file=_path(env, "PRIVLINE_PIN_KEY_FILE"),
             ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
+            ivr_port=_bounded(env, "PRIVLINE_IVR_PORT", 5064, 0, 65535),
+            ivr_media_port=_port(env, "PRIVLINE_IVR_MEDIA_PORT", 5066),
             rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
             kamailio_children=children,
             decision_slots=_decision_slots(env, children),
@@ -137,6 +143,8 @@ class Settings:
             "PRIVLINE_SIP_TRUNK": self.sip_trunk,
             "PRIVLINE_AUDIT_CHECKPOINT_EVERY": str(self.audit_checkpoint_every),
             "PRIVLINE_NG_PORT": str(self.ng_port),
+            "PRIVLINE_IVR_PORT": str(self.ivr_port),
+            "PRIVLINE_IVR_MEDIA_PORT": str(self.ivr_media_port),
             "PRIVLINE_RTP_PORTS": f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
             "PRIVLINE_KAMAILIO_CHILDREN": str(self.kamailio_children),
             "PRIVLINE_DECISION_SLOTS": str(self.decision_slots),

@@ -74,6 +74,38 @@ def long_sample(folder: Path, repeats: int) -> Path:
     return target
 
 
+DIGIT_PCAPS = {**{str(n): f"dtmf_2833_{n}.pcap" for n in range(10)},
+               "*": "dtmf_2833_star.pcap", "#": "dtmf_2833_pound.pcap"}
+
+
+def digits_pcap(folder: Path, keys: str, gap_s: float = 0.3) -> Path:
+    """sipp's RFC 2833 digit captures joined into one: the keys pressed in order, one
+    every ``gap_s``. sipp's captures all share one RTP timestamp base, and a receiver
+    takes two events with one timestamp for one key press: each key gets its own."""
+    target = folder / f"digits-{keys.replace('*', 's').replace('#', 'p')}.pcap"
+    if target.exists():
+        return target
+    out, header, seq = bytearray(), b"", 0
+    rtp_at = 14 + 20 + 8
+    for index, key in enumerate(keys):
+        data = (SAMPLE.parent / DIGIT_PCAPS[key]).read_bytes()
+        header = data[:24]
+        offset, first = 24, None
+        while offset + 16 <= len(data):
+            sec, usec, incl, orig = struct.unpack("<IIII", data[offset : offset + 16])
+            frame = bytearray(data[offset + 16 : offset + 16 + incl])
+            offset += 16 + incl
+            first = first if first is not None else sec + usec / 1e6
+            at = 1_000_000_000 + index * gap_s + (sec + usec / 1e6 - first)
+            frame[rtp_at + 2 : rtp_at + 8] = struct.pack(
+                ">HI", (1000 + seq) & 0xFFFF, 10_000 + index * int(gap_s * 8000))
+            seq += 1
+            out += struct.pack("<IIII", int(at), int((at % 1) * 1e6), len(frame), orig)
+            out += frame
+    target.write_bytes(header + bytes(out))
+    return target
+
+
 def stop_pid(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
     if proc.poll() is not None:
         return
@@ -177,6 +209,43 @@ class Stack:
         return calls
 
 
+    def menu_call(self, dialled: str, keys: str, *, hangs_up_after_ms: int | None,
+                  timeout: float = 120) -> Calls:
+        """One call from a stock phone (no privline headers): dials ``dialled``, keys
+        ``keys`` once answered; hangs up after the pause, or (None) waits for the switch
+        to hang up. A phone that could not bind its media ports (another process took
+        them between the check and sipp's start) never called: it is started again."""
+        for _ in range(3):
+            calls = self._menu_call(dialled, keys, hangs_up_after_ms, timeout)
+            if "Unable to bind" not in calls.errors:
+                return calls
+        return calls
+
+    def _menu_call(self, dialled: str, keys: str, hangs_up_after_ms: int | None,
+                   timeout: float) -> Calls:
+        tag = uuid.uuid4().hex[:10]
+        workdir = self.home / "sipp" / tag
+        workdir.mkdir(parents=True)
+        (workdir / "calls.csv").write_text(f"SEQUENTIAL\n{dialled}\n")
+        scenario = "menu_phone_wait.xml" if hangs_up_after_ms is None else "menu_phone.xml"
+        pcap = digits_pcap(self.home / "sipp", keys)
+        xml = workdir / scenario
+        xml.write_text((SCENARIOS / scenario).read_text().replace("DIGITS.pcap", str(pcap)))
+        media = free_rtp_base(40)
+        argv = [
+            "sipp", "-sf", str(xml), "-inf", str(workdir / "calls.csv"),
+            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media),
+            f"127.0.0.1:{self.sip_port}", "-m", "1", "-l", "1",
+            "-d", str(hangs_up_after_ms or 0), "-nostdin", "-trace_err",
+            "-cid_str", f"{tag}-%u@privline.test", "-timeout", str(int(timeout)),
+        ]
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        calls = Calls(proc, [f"{tag}-1@privline.test"], media, workdir)
+        calls.wait(timeout)
+        return calls
+
+
 @dataclass
 class Calls:
     proc: subprocess.Popen[bytes]
@@ -209,7 +278,7 @@ class Calls:
         return shed
 
 
-def start_stack(home: Path, minute_seconds: float) -> Stack:
+def start_stack(home: Path, minute_seconds: float, far_end: str = "uas.xml") -> Stack:
     sip_port, trunk_port = free_udp_port(), free_udp_port()
     rtp = free_rtp_base(4000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVLINE_")}
@@ -218,6 +287,8 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
         "PRIVLINE_SIP_PORT": str(sip_port),
         "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{trunk_port}",
         "PRIVLINE_NG_PORT": str(free_udp_port()),
+        "PRIVLINE_IVR_PORT": str(free_udp_port()),
+        "PRIVLINE_IVR_MEDIA_PORT": str(free_udp_port()),
         "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 3998}",
         "PRIVLINE_SWITCH_MINUTE_SECONDS": str(minute_seconds),
         "PRIVLINE_KAMAILIO_CHILDREN": "8",
@@ -227,9 +298,9 @@ def start_stack(home: Path, minute_seconds: float) -> Stack:
     stack = Stack(home, env, sip_port, trunk_port, free_rtp_base(40))
     uas_dir = home / "sipp" / "uas"
     uas_dir.mkdir(parents=True)
-    uas = uas_dir / "uas.xml"
+    uas = uas_dir / far_end
     sample = long_sample(home / "sipp", 2)
-    uas.write_text((SCENARIOS / "uas.xml").read_text().replace(str(SAMPLE), str(sample)))
+    uas.write_text((SCENARIOS / far_end).read_text().replace(str(SAMPLE), str(sample)))
     stack.procs.append(subprocess.Popen(
         ["sipp", "-sf", str(uas), "-i", "127.0.0.1",
          "-p", str(trunk_port), "-mp", str(stack.uas_media_port), "-nostdin",

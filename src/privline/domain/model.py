@@ -31,6 +31,7 @@ class Facility:
     max_call_minutes: int = 15
     reminder_interval_s: int = 300
     phones: tuple[str, ...] = ()  # CIDRs its phones call from
+    language: str = "en"  # the voice menu's, unless the resident has their own
 
     @property
     def dial_plan(self) -> DialPlan:
@@ -56,6 +57,7 @@ class Resident:
     active: bool = True
     failed_pins: int = 0
     locked_until: datetime | None = None
+    language: str | None = None  # the voice menu's; None: the facility's
 
     def locked_at(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
@@ -130,6 +132,7 @@ class CallRecord:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     duration_s: int | None = None
+    accepted_at: datetime | None = None  # voice menu: the called party pressed 1
     charge_cents: int | None = None
     end_reason: str | None = None
     fault: str | None = None

@@ -157,6 +157,8 @@ class Router:
         k = self.ksr
         call_id = k.pv.get("$ci") or ""
         facility_id = (k.hdr.get("X-Privline-Facility") or "").strip()
+        if not facility_id and self.cfg.ivr_port:
+            return self.to_voice_menu()
         resident_id = (k.hdr.get("X-Privline-Resident") or "").strip()
         pin = (k.hdr.get("X-Privline-PIN") or "").strip()
         private = (k.hdr.get("X-Privline-Private") or "").strip() in ("1", "yes", "true")
@@ -198,6 +200,20 @@ class Router:
         if decision.mode == "denied":
             return self.refuse(decision.reason, call_id, **who)
         return self.connect(call_id, facility, resident_id, decision)
+
+    def to_voice_menu(self) -> int:
+        """A stock phone sends no X-Privline-* headers: the voice menu answers it
+        (docs/voice-menu.md). It learns the phone's address from this proxy, never from
+        the phone. Record-routed: the phone's BYE passes here and is journalled."""
+        k = self.ksr
+        for name in (*PRIVATE_HEADERS, "X-Privline-Source"):
+            k.hdr.remove(name)
+        k.hdr.append(f"X-Privline-Source: {k.pv.get('$si') or ''}\r\n")
+        k.rr.record_route()
+        k.pv.sets("$du", f"sip:127.0.0.1:{self.cfg.ivr_port}")
+        if k.tm.t_relay() < 0:
+            return self.refuse("decision_unavailable", k.pv.get("$ci") or "")
+        return 1
 
     def connect(self, call_id: str, facility: FacilityInfo, resident: str,
                 d: RouteDecision) -> int:

@@ -48,6 +48,7 @@ def call_json(c: CallRecord) -> dict[str, Any]:
         "resident": c.resident_id, "number": c.number, "mode": c.mode, "reason": c.reason,
         "rate_per_minute": _money(c.rate_per_minute), "max_minutes": c.max_minutes,
         "flagged_for_review": c.review, "answered_at": _iso(c.answered_at),
+        "accepted_at": _iso(c.accepted_at),
         "ended_at": _iso(c.ended_at), "duration_s": c.duration_s,
         "charge_cents": c.charge_cents, "end_reason": c.end_reason, "fault": c.fault,
         "warnings": [{"at": _iso(w.at), "prompt": w.prompt, "evidence": w.evidence}

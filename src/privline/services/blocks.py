@@ -77,3 +77,29 @@ def block_number(
                      privileged_number=privileged)
         uow.commit()
     return BlockAdded(block_id, e164, PRIVILEGED_WARNING if privileged else None)
+
+
+def called_party_block(uow_factory: UnitOfWorkFactory, actor: Actor, *, facility_id: str,
+                       number: str, now: datetime) -> bool:
+    """The called party pressed 6 at the voice menu: no more calls from this facility to
+    ``number`` (a facility-wide block staff can remove like any other). Never for a
+    verified privileged number, nor when privilege cannot be read: False, nothing
+    written (the menu tells them how to register instead). An existing block is kept."""
+    check_allowed(actor, Action.CALL_RECORD)
+    with uow_factory() as uow:
+        try:
+            privileged = privilege_at(uow.registry.entries_for(number), now) is not \
+                Privilege.NOT_PRIVILEGED
+        except RegistryUnavailable:
+            privileged = True
+        if privileged:
+            return False
+        if uow.records.find_block(facility_id, None, number) is not None:
+            return True
+        uow.blocks.add(facility_id, None, number, "called party pressed 6", now)
+        block_id = uow.records.find_block(facility_id, None, number)
+        audit.record(uow, actor, AuditAction.BLOCK_ADD, f"facility:{facility_id}", now,
+                     block=block_id, number=number, resident=None,
+                     reason="called party pressed 6", by="called_party")
+        uow.commit()
+    return True

@@ -118,7 +118,11 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
             _text(d.get("dialled")), str(d.get("reason") or "unknown")[:48],
             int(str(d.get("code") or 0))), fault=bool(d.get("fault")))
     elif event.kind == "answered":
-        call_records.answer_call(uow, actor, event.call_id, event.at)
+        # The voice menu reports a call answered once the called party accepted it: the
+        # event's time is the acceptance, the SIP answer travels with it.
+        answered = _time(d.get("answered_at")) if d.get("accepted") else None
+        call_records.answer_call(uow, actor, event.call_id, answered or event.at,
+                                 accepted_at=event.at if answered else None)
     elif event.kind == "bye":
         call_records.close_call(uow, actor, event.call_id, event.at, "hangup")
     elif event.kind == "ended":
@@ -140,6 +144,13 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
             call_records.close_call(uow, actor, event.call_id, limit_at, "max_minutes")
         else:
             call_records.close_call(uow, actor, event.call_id, event.at, "interrupted")
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _text(value: object) -> str | None:

@@ -51,13 +51,25 @@ def _bill(uow: UnitOfWork, actor: Actor, record: CallRecord, answered: datetime,
     return seconds, cents
 
 
-def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime) -> None:
+def _bill_start(record: CallRecord) -> datetime | None:
+    """Billing starts at the answer, or for a voice-menu call at the called party's
+    acceptance (such a call is reported answered only once accepted)."""
+    return record.accepted_at or record.answered_at
+
+
+def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime,
+                accepted_at: datetime | None = None) -> None:
+    """``at`` is the SIP answer; ``accepted_at`` when the called party accepted at the
+    voice menu (billing starts then)."""
     record = _call(uow, sip_call_id)
     if record.mode == "denied":
         raise Conflict("a denied call cannot be answered", code="call_denied")
     if record.answered_at is not None:
         return
     fields: dict[str, object] = {"answered_at": at}
+    if accepted_at is not None:
+        fields["accepted_at"] = accepted_at
+    start = accepted_at or at
     reopened = False
     if record.ended_at is not None and record.end_reason == "unanswered":
         # Kamailio gave up on the far end (its INVITE timer) and then relayed the far
@@ -65,15 +77,16 @@ def answer_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime) -
         # and bills it.
         fields.update(ended_at=None, end_reason=None, duration_s=None, charge_cents=None)
         reopened = True
-    elif record.ended_at is not None and record.charge_cents == 0 and at <= record.ended_at:
+    elif record.ended_at is not None and record.charge_cents == 0 and start <= record.ended_at:
         # Events may reach the core out of order (each Kamailio worker keeps its own
         # journal): a call closed before its answer arrived is billed now, still once.
-        seconds, cents = _bill(uow, actor, record, at, record.ended_at)
+        seconds, cents = _bill(uow, actor, record, start, record.ended_at)
         fields.update(duration_s=seconds, charge_cents=cents)
     uow.calls.update(record.id, **fields)
     audit.record(uow, actor, AuditAction.CALL_ANSWER,
                  f"call:{record.id}", at, sip_call_id=sip_call_id,
-                 reopened=reopened)
+                 reopened=reopened,
+                 accepted_at=None if accepted_at is None else accepted_at.isoformat())
 
 
 def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, reason: str,
@@ -84,8 +97,9 @@ def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, re
     if record.ended_at is not None:
         return record
     seconds, cents = 0, 0
-    if record.answered_at is not None:
-        seconds, cents = _bill(uow, actor, record, record.answered_at, max(at, record.answered_at))
+    start = _bill_start(record)
+    if start is not None:
+        seconds, cents = _bill(uow, actor, record, start, max(at, start))
     fields: dict[str, object] = {"ended_at": at, "duration_s": seconds, "charge_cents": cents,
                                  "end_reason": reason[:64]}
     if fault and record.fault is None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from privline.domain.access import Action
 from privline.domain.audit_events import AuditAction
 from privline.domain.errors import DomainError
+from privline.domain.menu import LANGUAGES
 from privline.domain.model import (
     Actor,
     Facility,
@@ -50,6 +51,9 @@ def _validate_facility(facility: Facility, now: datetime) -> None:
             <= 86_400):
         raise InvalidInput("call limit (1 to 1440 minutes) or reminder interval (30 s to a "
                            "day) out of range", code="invalid_limits")
+    if facility.language not in LANGUAGES:
+        raise InvalidInput(f"language is one of {', '.join(LANGUAGES)}",
+                           code="invalid_language")
     for cidr in facility.phones:
         try:
             ipaddress.ip_network(cidr)
@@ -87,15 +91,20 @@ def add_resident(
     resident_id: str,
     pin: str,
     opening_balance_cents: int = 0,
+    language: str | None = None,
     now: datetime,
 ) -> Resident:
     check_allowed(actor, Action.RESIDENT_WRITE)
     checked(ascii_id, "id", resident_id)
+    if language is not None and language not in LANGUAGES:
+        raise InvalidInput(f"language is one of {', '.join(LANGUAGES)}",
+                           code="invalid_language")
     checked(check_cents, opening_balance_cents)
     checked(parse_pin, pin)
     with uow_factory() as uow:
         resident = Resident(resident_id, facility_id,
-                            pins.hash_pin(pins.require(uow.pins), resident_id, pin))
+                            pins.hash_pin(pins.require(uow.pins), resident_id, pin),
+                            language=language)
         get_facility(uow, facility_id)
         existing = uow.residents.get(resident_id)
         if existing is not None:

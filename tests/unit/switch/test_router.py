@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -311,3 +312,24 @@ def test_has_pcap_finds_only_the_calls_own_file(tmp_path: Path) -> None:
     assert not has_pcap(tmp_path, "a@x")  # a prefix of another call's id is not its file
     assert pcap_files(tmp_path, "a@x") == []
     assert not has_pcap(tmp_path / "missing", "a@x")
+
+
+def test_a_phone_without_privline_headers_goes_to_the_voice_menu_with_its_real_address(
+        tmp_path: Path) -> None:
+    """A stock phone is handed to the menu, undecided and unrecorded; the address the
+    menu trusts is the proxy's view of the source, never one the phone claims."""
+    switch = Switch(tmp_path, decision("recorded"))
+    ksr = switch.invite(headers={"X-Privline-Source": "10.9.9.9", "X-Privline-PIN": "1234"},
+                        source="127.0.0.7")
+    assert ksr.duri == f"sip:127.0.0.1:{switch.cfg.ivr_port}"
+    (_, headers), = ksr.relayed
+    assert headers.get("X-Privline-Source") == "127.0.0.7"
+    assert "X-Privline-PIN" not in headers
+    assert switch.decisions.asked == [] and ksr.offers == [] and switch.events() == []
+
+
+def test_with_the_voice_menu_off_a_phone_without_headers_is_refused(tmp_path: Path) -> None:
+    switch = Switch(tmp_path, decision("recorded"))
+    switch.router.cfg = replace(switch.cfg, ivr_port=0)
+    ksr = switch.invite(headers={})
+    assert ksr.replies[-1] == REFUSALS["missing_headers"] and ksr.relayed == []

@@ -26,6 +26,9 @@ class SwitchConfig:
     sip_port: int = 5060
     trunk: str = "127.0.0.1:5080"
     ng_port: int = 22223
+    # The voice menu (docs/voice-menu.md); ivr_port 0: no voice menu.
+    ivr_port: int = 5064
+    ivr_media_port: int = 5066
     rtp_port_min: int = 30000
     rtp_port_max: int = 40000
     kamailio_children: int = 8
@@ -45,6 +48,8 @@ class SwitchConfig:
             sip_port=settings.sip_port,
             trunk=settings.sip_trunk,
             ng_port=settings.ng_port,
+            ivr_port=settings.ivr_port,
+            ivr_media_port=settings.ivr_media_port,
             rtp_port_min=settings.rtp_ports[0],
             rtp_port_max=settings.rtp_ports[1],
             kamailio_children=settings.kamailio_children,
@@ -101,6 +106,8 @@ def default_python_paths() -> tuple[str, ...]:
 
 
 def render_rtpengine(cfg: SwitchConfig) -> str:
+    # Each RFC 4733 digit rtpengine sees goes to the voice menu as one JSON datagram.
+    dtmf = f"dtmf-log-dest = 127.0.0.1:{cfg.ivr_media_port}\n" if cfg.ivr_port else ""
     return f"""[rtpengine]
 table = -1
 interface = 127.0.0.1
@@ -118,7 +125,7 @@ delete-delay = 0
 recording-dir = {cfg.recording_dir}
 recording-method = pcap
 recording-format = raw
-"""
+{dtmf}"""
 
 
 ROUTING_ENTRY = "privline.entrypoints.kamailio_app:mod_init"

@@ -82,6 +82,7 @@ def commands(cfg: SwitchConfig, files: Mapping[str, Path]) -> dict[str, list[str
         "kamailio": [_binary("kamailio"), "-f", str(files["kamailio"]), "-DD", "-E",
                      "-m", "256", "-M", "32", "-Y", str(cfg.run_dir)],
         "agent": [sys.executable, "-m", "privline.entrypoints.switch_agent"],
+        "ivr": [sys.executable, "-m", "privline.entrypoints.switch_ivr"],
         # Moves finished recordings from rtpengine's spool into the encrypted vault while
         # the switch runs, so plaintext never waits in the spool for someone to remember.
         "ingest": [sys.executable, "-m", "privline", "vault", "ingest", "--every", "2"],
@@ -154,11 +155,13 @@ def up(cfg: SwitchConfig, env: Mapping[str, str], timeout: float = 15.0,
         "rtpengine": NgClient("127.0.0.1", cfg.ng_port, timeout=0.2, tries=1).ping,
         "kamailio": lambda: sip_ping(cfg.sip_port),
         "agent": lambda: agent_alive(cfg),
+        "ivr": lambda: sip_ping(cfg.ivr_port),
         "ingest": lambda: True,
     }
     # rtpengine before the agent (it asks rtpengine about open calls) and both before
     # Kamailio admits calls.
-    names = ["rtpengine", "agent", "kamailio"] + (["ingest"] if cfg.ingest else [])
+    names = ["rtpengine", "agent", *(["ivr"] if cfg.ivr_port else []), "kamailio",
+             *(["ingest"] if cfg.ingest else [])]
     if all(n in running for n in names):
         raise ProcessError(
             f"switch already running (pids {', '.join(str(p.pid) for p in running.values())})")
@@ -206,7 +209,7 @@ def _reap(procs: list[Proc]) -> None:
 
 def down(cfg: SwitchConfig) -> list[Proc]:
     # Stop the SIP side first so no call is admitted while media goes away.
-    order = {"kamailio": 0, "agent": 1, "rtpengine": 2}
+    order = {"kamailio": 0, "ivr": 1, "agent": 2, "rtpengine": 3}
     procs = sorted(read_state(cfg), key=lambda p: order.get(p.name, 9))
     stopped = []
     for proc in procs:
@@ -229,6 +232,12 @@ def status(cfg: SwitchConfig) -> dict[str, dict[str, object]]:
         "127.0.0.1", cfg.ng_port, timeout=0.2, tries=1).ping()
     result["kamailio"]["answers"] = sip_ping(cfg.sip_port)
     result["agent"]["answers"] = agent_alive(cfg)
+    if cfg.ivr_port:
+        proc = procs.get("ivr")
+        result["ivr"] = {"running": bool(proc and proc.alive()),
+                         "pid": proc.pid if proc else None,
+                         "log": proc.log if proc else None,
+                         "answers": sip_ping(cfg.ivr_port)}
     if cfg.ingest:
         proc = procs.get("ingest")
         result["ingest"] = {"running": bool(proc and proc.alive()),

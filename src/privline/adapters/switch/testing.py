@@ -121,6 +121,8 @@ class _Pv:
     def sets(self, name: str, value: str) -> None:
         if name == "$ru":
             self.k.ruri = value
+        elif name == "$du":
+            self.k.duri = value
         elif name.startswith("$dlg_var("):
             self.k.msg.dlg_vars[name[len("$dlg_var("):-1]] = value
 
@@ -140,6 +142,11 @@ class _Hdr:
 
     def append_to_reply(self, text: str) -> int:
         self.k.reply_headers.append(text.strip())
+        return 1
+
+    def append(self, text: str) -> int:
+        name, _, value = text.strip().partition(":")
+        self.k.msg.headers[name.strip()] = value.strip()
         return 1
 
 
@@ -224,6 +231,7 @@ class FakeKSR:
         """The next message the routing sees; resets what was recorded for the last."""
         self.msg = msg
         self.ruri = f"sip:{msg.ruri_user}@127.0.0.1"
+        self.duri = ""
         self.replies: list[tuple[int, str]] = []
         self.reply_headers: list[str] = []
         self.relayed: list[tuple[str, dict[str, str]]] = []

@@ -67,6 +67,7 @@ def facility_add(
     max_minutes: Annotated[int, typer.Option(parser=whole)] = 15,
     reminder_interval: Annotated[int, typer.Option(help="Seconds.", parser=whole)] = 300,
     phones: Annotated[str, typer.Option(help="CIDRs of its phones, comma-separated.")] = "",
+    language: Annotated[str, typer.Option(help="The voice menu's: en or es.")] = "en",
     json_out: Json = False,
 ) -> None:
     """Add a facility."""
@@ -77,6 +78,7 @@ def facility_add(
         rate_per_minute=parse_rate(rate) if rate is not None else None,
         max_call_minutes=max_minutes, reminder_interval_s=reminder_interval,
         phones=tuple(p.strip() for p in phones.split(",") if p.strip()),
+        language=language.lower(),
     )
     facilities.add_facility(runtime().uow, OPERATOR, facility, now=utcnow())
     if json_out:
@@ -91,12 +93,15 @@ def resident_add(
     id: Annotated[str, typer.Option("--id")],
     pin: Annotated[str, typer.Option()],
     balance: Annotated[str, typer.Option(help="Opening balance in USD.")] = "0",
+    language: Annotated[str | None, typer.Option(
+        help="The voice menu's (en or es); default: the facility's.")] = None,
     json_out: Json = False,
 ) -> None:
     """Add a resident with a PIN and an opening balance."""
     cents = parse_usd(balance)
     facilities.add_resident(runtime().uow, OPERATOR, facility_id=facility, resident_id=id,
-                            pin=pin, opening_balance_cents=cents, now=utcnow())
+                            pin=pin, opening_balance_cents=cents,
+                            language=language.lower() if language else None, now=utcnow())
     if json_out:
         emit({"id": id, "facility": facility, "balance_cents": cents})
     else:

@@ -24,7 +24,7 @@ from privline.services.ports.calls import CallRefusal
 _CALL_COLUMNS = [t.calls.c[name] for name in (
     "id", "sip_call_id", "at", "facility_id", "resident_id", "number", "mode", "reason",
     "rate_per_minute", "max_minutes", "review", "answered_at", "ended_at", "duration_s",
-    "charge_cents", "end_reason", "fault")]
+    "charge_cents", "end_reason", "fault", "accepted_at")]
 
 
 _REFUSAL_COLUMNS = [t.call_refusals.c[name] for name in (

@@ -59,7 +59,7 @@ def _facility(row: Row[Any]) -> Facility:
         unknown_privilege=UnknownPrivilege(m["unknown_privilege"]),
         private_calls_free=m["private_calls_free"], rate_per_minute=m["rate_per_minute"],
         max_call_minutes=m["max_call_minutes"], reminder_interval_s=m["reminder_interval_s"],
-        phones=tuple(p for p in m["phones"].split(",") if p),
+        phones=tuple(p for p in m["phones"].split(",") if p), language=m["language"],
     )
 
 
@@ -90,7 +90,13 @@ class SqlResidents(SqlRepository):
         self.conn.execute(insert(t.residents).values(
             id=resident.id, facility_id=resident.facility_id, pin_hash=resident.pin_hash,
             active=resident.active, failed_pins=resident.failed_pins,
-            locked_until=resident.locked_until, balance_cents=0, created_at=at))
+            locked_until=resident.locked_until, balance_cents=0, created_at=at,
+            language=resident.language))
+
+    def pin_hashes(self, facility_id: str) -> Sequence[tuple[str, str, str | None]]:
+        rows = self.conn.execute(select(_r.id, _r.pin_hash, _r.language).where(
+            _r.facility_id == facility_id).order_by(_r.id))
+        return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
     def save(self, resident: Resident) -> None:
         self.conn.execute(_SAVE_RESIDENT, {

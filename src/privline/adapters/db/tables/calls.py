@@ -33,6 +33,8 @@ calls = Table(
     Column("max_minutes", Integer, nullable=False),
     Column("review", Boolean, nullable=False),
     Column("answered_at", UTCDateTime),
+    # A voice-menu call connects (and bills) only when the called party presses 1.
+    Column("accepted_at", UTCDateTime),
     Column("ended_at", UTCDateTime),
     Column("duration_s", Integer),
     Column("charge_cents", Integer),

@@ -30,6 +30,7 @@ facilities = Table(
     Column("max_call_minutes", Integer, nullable=False),
     Column("reminder_interval_s", Integer, nullable=False),
     Column("phones", Text, nullable=False),  # comma-separated CIDRs
+    Column("language", String(8), nullable=False, server_default="en"),  # voice menu
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -43,6 +44,7 @@ residents = Table(
     Column("failed_pins", Integer, nullable=False),
     Column("locked_until", UTCDateTime),
     Column("balance_cents", Integer, nullable=False),
+    Column("language", String(8)),  # the voice menu's, before the facility's
     Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -1,0 +1,177 @@
+"""Stock phones through the voice menu (issue 14): sipp sends only the dialled number and
+RFC 4733 digits from its bundled captures; the real Kamailio, rtpengine, voice menu and
+call agent do the rest; sipp behind the trunk is the called party, who presses a key
+chosen by the number's last digit (scenarios/called_party.xml: 2 refuses, 5 stays
+silent, 6 blocks, anything else accepts).
+
+The menu finds the facility by the phone's address: this switch has one facility whose
+phones are 127.0.0.1, so it runs on its own (the session's switch has several there).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
+from tests.e2e.stack import Stack, start_stack, stop_pid
+
+MINUTE_SECONDS = 6.0
+PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
+REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
+
+
+@pytest.fixture(scope="module")
+def menu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    missing = [b for b in NEEDED if not (shutil.which(b) or shutil.which(b, path="/usr/sbin"))]
+    if missing:
+        pytest.fail(f"e2e needs {', '.join(missing)} (see the README's install commands)")
+    if os.geteuid() != 0:
+        pytest.skip("e2e sniffs loopback RTP and needs root")
+    s = start_stack(tmp_path_factory.mktemp("privline-menu"), MINUTE_SECONDS,
+                    far_end="called_party.xml")
+    try:
+        p = s.privline
+        p("init")
+        p("facility", "add", "--id", "wall", "--name", "Wall Phone Jail", "--kind", "jail",
+          "--adp", "500", "--phones", "127.0.0.1/32")
+        p("facility", "add", "--id", "away", "--name", "Away Jail", "--kind", "jail",
+          "--adp", "500", "--phones", "10.0.0.0/8")
+        for rid, pin, balance, language in (("m1", PIN, "20.00", "en"),
+                                            ("mbroke", BROKE_PIN, "0", "en"),
+                                            ("mes", SPANISH_PIN, "20.00", "es")):
+            p("resident", "add", "--facility", "wall", "--id", rid, "--pin", pin,
+              "--balance", balance, "--language", language)
+        p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name",
+          "Ann Lawyer", "--credential", "NY-1234567", "--verified")
+        p("block", "add", "--facility", "wall", "--number", BLOCKED, "--reason", "request")
+        s.switch("up")
+        yield s
+    finally:
+        s.switch("down", check=False)
+        for proc in s.procs:
+            stop_pid(proc)
+
+
+def record(s: Stack, call_id: str) -> dict[str, Any]:
+    return s.wait_until(f"record of {call_id}", lambda: (
+        (r := s.calls_list().get(call_id)) is not None and r.get("ended_at") is not None
+        or (r is not None and r.get("state") == "refused")) and r)
+
+
+def spoken(s: Stack, prefix: str) -> list[str]:
+    return [p.name for p in (s.home / "prompts").glob(prefix + "*.wav")]
+
+
+def pcaps(s: Stack, call_id: str) -> list[str]:
+    key = call_id.replace("@", "%40")
+    return [p.name for p in (s.spool / "pcaps").glob("*") if key in p.name]
+
+
+def seconds(a: str, b: str) -> float:
+    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+
+
+def test_ordinary_number_with_the_right_pin_is_recorded_and_billed_from_acceptance(
+        menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["resident"] == "m1" and rec["mode"] == "recorded", rec
+    assert rec["answered_at"] is not None and rec["end_reason"] == "hangup", rec
+    assert rec["accepted_at"] is not None, rec
+    assert seconds(rec["answered_at"], rec["accepted_at"]) > 1, "the called party chose"
+    assert rec["charge_cents"] > 0, rec
+    billed = rec["duration_s"]
+    assert abs(billed - seconds(rec["accepted_at"], rec["ended_at"])) <= 1, rec
+    assert pcaps(menu, calls.call_ids[0]), "a recorded call leaves its pcap"
+    assert "recording_warning" in {w["prompt"] for w in rec["warnings"]}, rec
+
+
+def test_private_key_before_an_attorney_number_connects_unrecorded(menu: Stack) -> None:
+    calls = menu.menu_call("7" + ATTORNEY.lstrip("+"), PIN + "#", hangs_up_after_ms=14000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "private" and rec["reason"] == "privileged_number", rec
+    assert rec["accepted_at"] is not None, rec
+    assert not pcaps(menu, calls.call_ids[0]), "a private call never leaves a file"
+
+
+def test_private_key_before_an_unregistered_number_is_recorded_with_its_notice(
+        menu: Stack) -> None:
+    calls = menu.menu_call("7" + UNREGISTERED, PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "recorded" and rec["reason"] == "private_not_registered", rec
+    assert "private_not_registered" in {w["prompt"] for w in rec["warnings"]}, rec
+
+
+def test_three_wrong_pins_end_the_call_with_its_reason(menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, "9753#9753#9753#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "pin_invalid", rec
+
+
+@pytest.mark.parametrize(("dialled", "pin", "reason"), [
+    (ORDINARY, BROKE_PIN, "insufficient_balance"),
+    (BLOCKED, PIN, "number_blocked"),
+])
+def test_a_denied_call_is_told_why_and_keeps_its_reason(menu: Stack, dialled: str, pin: str,
+                                                        reason: str) -> None:
+    calls = menu.menu_call(dialled, pin + "#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == reason, rec
+    assert rec["answered_at"] is None and not rec.get("charge_cents"), rec
+    # The menu makes each prompt's audio when it first says it: the reason was spoken.
+    assert spoken(menu, f"menu-en-denied-{reason}-")
+
+
+@pytest.mark.parametrize("dialled", [REFUSES, SILENT])
+def test_a_call_the_called_party_does_not_accept_is_never_connected_recorded_or_billed(
+        menu: Stack, dialled: str) -> None:
+    calls = menu.menu_call(dialled, PIN + "#", hangs_up_after_ms=None)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["mode"] == "recorded" and rec["end_reason"] == "refused", rec
+    assert rec["accepted_at"] is None and rec["answered_at"] is None, rec
+    assert rec["charge_cents"] == 0 and rec["ledger_cents"] == 0, rec
+    assert not pcaps(menu, calls.call_ids[0]), "nothing is recorded before acceptance"
+
+
+def test_six_blocks_the_number_and_the_next_call_is_refused_with_its_reason(
+        menu: Stack) -> None:
+    first = menu.menu_call(BLOCKS, PIN + "#", hangs_up_after_ms=None)
+    assert first.proc.returncode == 0, first.errors
+    rec = record(menu, first.call_ids[0])
+    assert rec["end_reason"] == "refused" and rec["charge_cents"] == 0, rec
+    again = menu.menu_call(BLOCKS, PIN + "#", hangs_up_after_ms=None)
+    assert again.proc.returncode == 0, again.errors
+    rec = record(menu, again.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "number_blocked", rec
+
+
+def test_a_spanish_speaking_resident_hears_the_menu_and_the_called_party_the_offer_in_spanish(
+        menu: Stack) -> None:
+    assert not spoken(menu, "menu-es-")
+    calls = menu.menu_call(ORDINARY, SPANISH_PIN + "#", hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["resident"] == "mes" and rec["accepted_at"] is not None, rec
+    assert spoken(menu, "menu-es-rate-") and spoken(menu, "menu-es-called_recorded-")
+    # Before the PIN, nobody is known yet: the facility's language (English here).
+    assert spoken(menu, "menu-en-enter_pin-") and not spoken(menu, "menu-es-enter_pin-")
+
+
+def test_a_resident_who_hangs_up_in_the_menu_leaves_a_refusal_record(menu: Stack) -> None:
+    calls = menu.menu_call(ORDINARY, "2", hangs_up_after_ms=1500)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["state"] == "refused" and rec["reason"] == "abandoned", rec
+    assert rec["sip_code"] == 487 and rec["dialled"] == ORDINARY, rec
