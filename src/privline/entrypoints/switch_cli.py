@@ -17,7 +17,7 @@ from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.errors import SwitchError
 from privline.adapters.switch.shed import shed_total
 from privline.entrypoints.calls_json import call_log_json
-from privline.entrypoints.cli.app import OPERATOR, emit, fail, more_line, runtime, whole
+from privline.entrypoints.cli.app import OPERATOR, Json, emit, fail, more_line, runtime, whole
 from privline.services import call_log
 from privline.settings import Settings, SettingsError
 
@@ -25,7 +25,6 @@ switch_app = typer.Typer(help="The SIP switch: Kamailio, rtpengine and the call 
                          no_args_is_help=True)
 calls_app = typer.Typer(help="Calls: every decision and every refusal.", no_args_is_help=True)
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def settings() -> Settings:

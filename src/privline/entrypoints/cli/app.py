@@ -4,7 +4,7 @@ the runtime, and the one way to print a result or fail."""
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -70,6 +70,16 @@ def emit(obj: dict[str, Any]) -> None:
 def more_line(limit: int, go_on: str) -> None:
     """The line every list prints when it stopped at its limit: how to see the rest."""
     typer.echo(f"(more: stopped at {limit}; see {go_on})")
+
+
+def more_at_offset(more: bool, offset: int, limit: int) -> None:
+    if more:
+        more_line(limit, f"--offset {offset + limit}")
+
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+Limit = Annotated[int, typer.Option(help="At most this many.")]
+Offset = Annotated[int, typer.Option(help="Skip this many first.")]
 
 
 def fail(message: str) -> NoReturn:

@@ -25,7 +25,7 @@ from privline.adapters.imports import (
 )
 from privline.bootstrap import utcnow
 from privline.entrypoints.cli.app import OPERATOR, emit, fail, runtime
-from privline.entrypoints.cli.commands import registry_app
+from privline.entrypoints.cli.registry import registry_app
 from privline.entrypoints.serialize import entry_json
 from privline.services import registry
 from privline.services.imports import ImportSummary, Listing, import_directory

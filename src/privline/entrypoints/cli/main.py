@@ -10,10 +10,13 @@ from privline.domain.errors import DomainError
 # Each command module adds its commands to the one app when imported.
 from privline.entrypoints.cli import (  # noqa: F401
     audit,
-    commands,
+    blocks,
+    facilities,
     imports,
-    records,
+    registry,
     report,
+    residents,
+    system,
     users,
     vault,
 )

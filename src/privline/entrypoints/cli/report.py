@@ -28,7 +28,15 @@ from privline.adapters.signing import (
 from privline.bootstrap import utcnow
 from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.compliance import canonical_bytes
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
+from privline.entrypoints.cli.app import (
+    OPERATOR,
+    Json,
+    app,
+    emit,
+    fail,
+    runtime,
+    whole,
+)
 from privline.services import compliance
 from privline.services.errors import Unavailable
 from privline.settings import Settings
@@ -37,7 +45,6 @@ report_app = typer.Typer(help="Signed statements of compliance.", no_args_is_hel
 app.add_typer(report_app, name="report")
 
 STATEMENT, SIGNATURE, PDF = "statement.json", "statement.sig", "statement.pdf"
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 @contextmanager

@@ -12,7 +12,14 @@ from typing import Annotated
 import typer
 
 from privline.entrypoints.account_json import enrolment_json, token_json, user_json
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime
+from privline.entrypoints.cli.app import (
+    OPERATOR,
+    Json,
+    app,
+    emit,
+    fail,
+    runtime,
+)
 from privline.services import users
 from privline.services.users import Enrolment
 
@@ -20,7 +27,6 @@ user_app = typer.Typer(help="Operators' accounts, passwords and API tokens.",
                        no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 UserId = Annotated[int, typer.Argument(help="The user's id.", min=1)]
 PasswordFile = Annotated[Path | None, typer.Option(
     "--password-file", help="Read the password from this file's first line.")]

@@ -23,7 +23,15 @@ import typer
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.model import Actor
 from privline.domain.vault import Incident
-from privline.entrypoints.cli.app import OPERATOR, app, emit, fail, runtime, whole
+from privline.entrypoints.cli.app import (
+    OPERATOR,
+    Json,
+    app,
+    emit,
+    fail,
+    runtime,
+    whole,
+)
 from privline.entrypoints.cli.users import user_app
 from privline.services import recordings, users, vault, vault_lifecycle
 
@@ -33,7 +41,6 @@ recordings_app = typer.Typer(help="Investigators' access to recordings (always w
 app.add_typer(vault_app, name="vault")
 app.add_typer(recordings_app, name="recordings")
 
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 Reason = Annotated[str, typer.Option(help="Why (required; kept in the audit log).")]
 TokenFile = Annotated[Path | None, typer.Option(
     help="File holding your API token (or set PRIVLINE_TOKEN); default: the operator.")]
