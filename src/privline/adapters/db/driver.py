@@ -130,11 +130,12 @@ CLAIM_EVENT = Statement(
     "ON CONFLICT (sip_call_id, kind, seq) DO NOTHING RETURNING id")
 CALL_COLUMNS = ("id", "sip_call_id", "at", "facility_id", "resident_id", "number", "mode",
                 "reason", "rate_per_minute", "max_minutes", "review", "answered_at",
-                "ended_at", "duration_s", "charge_cents", "end_reason", "fault")
+                "ended_at", "duration_s", "charge_cents", "end_reason", "fault", "accepted_at")
 CALL_BY_SIP_ID = Statement(
     f"SELECT {', '.join(CALL_COLUMNS)} FROM calls WHERE sip_call_id = ?")  # noqa: S608
 CALL_WARNINGS = Statement(
     "SELECT at, prompt, evidence FROM call_warnings WHERE call_id = ? ORDER BY id")
 # The columns a call's life sets after its decision, and how each is stored.
-CALL_LIFE_COLUMNS = {"answered_at": "time", "ended_at": "time", "duration_s": "int",
-                     "charge_cents": "int", "end_reason": "text", "fault": "text"}
+CALL_LIFE_COLUMNS = {"answered_at": "time", "accepted_at": "time", "ended_at": "time",
+                     "duration_s": "int", "charge_cents": "int", "end_reason": "text",
+                     "fault": "text"}

@@ -50,7 +50,7 @@ class SqlCalls(SqlRepository):
         if row is None:
             return None
         record = dict(zip(sql.CALL_COLUMNS, row, strict=True))
-        for name in ("at", "answered_at", "ended_at"):
+        for name in ("at", "answered_at", "ended_at", "accepted_at"):
             record[name] = d.time_out(record[name])
         record["rate_per_minute"] = Decimal(record["rate_per_minute"])
         record["review"] = bool(record["review"])
