@@ -153,6 +153,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     test of the real SIP stack runs in one worker, in order, on the one switch of that
     worker's session, while the other worker runs the rest beside it (so the call path
     is always tested with the other core busy)."""
+    e2e = Path(__file__).parent / "e2e"
     for item in items:
+        if e2e in item.path.parents:  # every test there, marked or not, is of the stack
+            item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("e2e"))

@@ -21,6 +21,8 @@ import pytest
 from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
 from tests.e2e.stack import Stack, start_stack, stop_pid
 
+pytestmark = pytest.mark.e2e
+
 MINUTE_SECONDS = 6.0
 PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
 REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
