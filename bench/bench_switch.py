@@ -58,6 +58,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from tests.e2e.stack import (  # noqa: E402
     SAMPLE,
     SCENARIOS,
+    free_phone_media,
     free_rtp_base,
     free_udp_port,
     stop_pid,
@@ -168,7 +169,7 @@ def run_sipp(sip_port: int, rate: int, calls: int, pause_ms: int, xml: Path,
     apart."""
     stats = folder / f"stats-{rate}-{time.monotonic_ns()}.csv"
     argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
-            "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
+            "-p", str(free_udp_port()), "-mp", str(free_phone_media()),
             f"127.0.0.1:{sip_port}", "-m", str(calls), "-r", str(rate),
             "-d", str(pause_ms), "-nostdin", "-timeout", str(int(calls / rate) + 15),
             "-trace_stat", "-stf", str(stats), "-fd", "1000",
@@ -379,7 +380,7 @@ def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
     uas_port = free_udp_port()
     uas = subprocess.Popen(["sipp", "-sf", str(scenario("uas.xml", load == "rtp", base)),
                             "-i", "127.0.0.1", "-p", str(uas_port),
-                            "-mp", str(free_rtp_base(40)), "-nostdin"],
+                            "-mp", str(free_phone_media()), "-nostdin"],
                            cwd=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return _run_variant(variant, load, home, uas_port, base, csv, seconds, rates,
@@ -391,11 +392,11 @@ def run_variant(variant: str, load: str, home: Path, base: Path, csv: Path,
 def _run_variant(variant: str, load: str, home: Path, uas_port: int, base: Path,
                  csv: Path, seconds: float, rates: dict[str, list[int]],
                  database_url: str | None) -> dict[str, object]:
-    rtp = free_rtp_base(20000)
+    rtp = free_rtp_base(14000)
     env_in = {
         "PRIVLINE_HOME": str(home), "PRIVLINE_SIP_PORT": str(free_udp_port()),
         "PRIVLINE_SIP_TRUNK": f"127.0.0.1:{uas_port}", "PRIVLINE_NG_PORT": str(free_udp_port()),
-        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 19998}", "PRIVLINE_SWITCH_INGEST": "0"}
+        "PRIVLINE_RTP_PORTS": f"{rtp}-{rtp + 13998}", "PRIVLINE_SWITCH_INGEST": "0"}
     if database_url is not None:
         env_in["PRIVLINE_DATABASE_URL"] = database_url
     settings = Settings.from_env(env_in)

@@ -32,7 +32,7 @@ from tests.e2e.conftest import ATTORNEY, ORDINARY, populate  # noqa: E402
 from tests.e2e.stack import (  # noqa: E402
     SCENARIOS,
     Stack,
-    free_rtp_base,
+    free_phone_media,
     free_udp_port,
     long_sample,
     start_stack,
@@ -55,7 +55,7 @@ def run_phase(stack: Stack, name: str, rate: int, calls: int, pause_ms: int,
     stats = work / "stats.csv"
     tag = f"{name}{time.monotonic_ns()}"
     argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
-            "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
+            "-p", str(free_udp_port()), "-mp", str(free_phone_media()),
             f"127.0.0.1:{stack.sip_port}", "-m", str(calls), "-r", str(rate),
             "-l", str(calls), "-d", str(pause_ms), "-nostdin",
             "-timeout", str(int(calls / rate + pause_ms / 1000) + 60),

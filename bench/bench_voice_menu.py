@@ -37,7 +37,7 @@ from tests.e2e.stack import (  # noqa: E402
     SCENARIOS,
     Stack,
     digits_pcap,
-    free_rtp_base,
+    free_phone_media,
     free_udp_port,
     long_sample,
     start_stack,
@@ -70,7 +70,7 @@ def run_phase(stack: Stack, name: str, rate: int, calls: int, folder: Path) -> d
     tag = f"{name}{time.monotonic_ns()}"
     limit = calls / rate + TALK_MS / 1000 + 90
     argv = ["sipp", "-sf", str(xml), "-inf", str(csv), "-i", "127.0.0.1",
-            "-p", str(free_udp_port()), "-mp", str(free_rtp_base(40)),
+            "-p", str(free_udp_port()), "-mp", str(free_phone_media()),
             f"127.0.0.1:{stack.sip_port}", "-m", str(calls), "-r", str(rate),
             "-l", str(calls), "-d", str(TALK_MS), "-nostdin", "-trace_err",
             "-timeout", str(int(limit)),

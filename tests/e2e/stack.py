@@ -29,18 +29,35 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Media ports come from two regions below the kernel's ephemeral range (32768 and up,
+# where every socket bound to port 0 lands): rtpengine's ranges from the first, the
+# phones' from the second, so neither can take the other's ports, nor can a passing
+# ephemeral socket take a phone's.
+RTPENGINE_PORTS = (10000, 26000)
+PHONE_PORTS = (26000, 32000)
+
+
 def free_rtp_base(width: int) -> int:
-    """An even base port whose next ``width`` ports look free (checked every 50)."""
+    """An even base for rtpengine's ``width`` ports that look free (checked every 50)."""
+    return _free_block(width, RTPENGINE_PORTS, step=50)
+
+
+def free_phone_media() -> int:
+    """An even base for a phone's media ports (sipp binds base to base + 3)."""
+    return _free_block(4, PHONE_PORTS, step=1)
+
+
+def _free_block(width: int, region: tuple[int, int], step: int) -> int:
     for _ in range(50):
-        base = random.randrange(20000, 60000 - width, 2)
+        base = random.randrange(region[0], region[1] - width, 2)
         try:
-            for port in range(base, base + width, 50):
+            for port in range(base, base + width, step):
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                     sock.bind(("127.0.0.1", port))
         except OSError:
             continue
         return base
-    raise RuntimeError("no free RTP range")
+    raise RuntimeError("no free media ports")
 
 
 SAMPLE = Path("/usr/share/sip-tester/g711a.pcap")
@@ -189,7 +206,7 @@ class Stack:
         workdir.mkdir(parents=True)
         csv = workdir / "calls.csv"
         csv.write_text("SEQUENTIAL\n" + "".join(f"x;{';'.join(r)}\n" for r in rows))
-        media = free_rtp_base(40)
+        media = free_phone_media()
         sample = long_sample(self.home / "sipp", sample_repeats)
         xml = workdir / scenario
         xml.write_text((SCENARIOS / scenario).read_text().replace(str(SAMPLE), str(sample)))
@@ -231,7 +248,7 @@ class Stack:
         pcap = digits_pcap(self.home / "sipp", keys)
         xml = workdir / scenario
         xml.write_text((SCENARIOS / scenario).read_text().replace("DIGITS.pcap", str(pcap)))
-        media = free_rtp_base(40)
+        media = free_phone_media()
         argv = [
             "sipp", "-sf", str(xml), "-inf", str(workdir / "calls.csv"),
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(media),
@@ -295,7 +312,7 @@ def start_stack(home: Path, minute_seconds: float, far_end: str = "uas.xml") -> 
         # These tests read rtpengine's spool; the vault's own tests cover ingest.
         "PRIVLINE_SWITCH_INGEST": "0",
     })
-    stack = Stack(home, env, sip_port, trunk_port, free_rtp_base(40))
+    stack = Stack(home, env, sip_port, trunk_port, free_phone_media())
     uas_dir = home / "sipp" / "uas"
     uas_dir.mkdir(parents=True)
     uas = uas_dir / far_end
