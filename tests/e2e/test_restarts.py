@@ -44,9 +44,11 @@ def unsettled(stack: Stack, calls: Calls) -> dict[str, Any]:
 def placed(stack: Stack, calls: Calls, modes: dict[str, str], shed_before: int
            ) -> dict[str, str]:
     """The calls the switch took: all but those it refused for overload, which it
-    counted (the count `switch status` shows grew by exactly the calls sipp saw refused)."""
+    counted (the count `switch status` shows grew by at least the calls sipp saw refused)."""
     shed = calls.shed()
-    assert stack.shed_count() - shed_before == len(shed), shed
+    # Every call sipp saw refused was counted (an INVITE retransmitted before its 503
+    # arrived is refused, and counted, again).
+    assert stack.shed_count() - shed_before >= len(shed), shed
     assert len(shed) < len(modes) / 2, f"most calls were refused for overload: {shed}"
     return {c: mode for c, mode in modes.items() if c not in shed}
 
