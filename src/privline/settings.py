@@ -40,9 +40,10 @@ class Settings:
     ivr_port: int = 5064
     ivr_media_port: int = 5066
     rtp_ports: tuple[int, int] = (30000, 40000)
-    kamailio_children: int = 8  # Kamailio's SIP worker processes
-    # Call set-ups decided at once; the other workers answer the excess with 503 at once
-    # and keep serving ACK/BYE (overload control, docs/overload.md). Default: all but 2.
+    kamailio_children: int = 10  # Kamailio's SIP worker processes
+    # Call set-ups decided at once; of the other workers all but one may wait briefly for
+    # a slot, the excess gets 503 at once (overload control, docs/overload.md).
+    # Default: all but 4.
     decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes): 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
@@ -102,7 +103,7 @@ class Settings:
         url = _secret(env, "PRIVLINE_DATABASE_URL") or f"sqlite:///{home / 'privline.db'}"
         if not (url.startswith(("sqlite", "postgresql"))):
             raise SettingsError("PRIVLINE_DATABASE_URL must be a sqlite or postgresql URL")
-        children = _bounded(env, "PRIVLINE_KAMAILIO_CHILDREN", 8, 1, 64)
+        children = _bounded(env, "PRIVLINE_KAMAILIO_CHILDREN", 10, 1, 64)
         return cls(
             home=home,
             database_url=url,
@@ -222,9 +223,9 @@ def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: in
 
 def _decision_slots(env: Mapping[str, str], children: int) -> int:
     """Fewer slots than workers, so some worker is always free to shed load and to pass
-    ACKs and BYEs on: two by default (a stateless 503 takes a worker well under a
-    millisecond, so two keep up with any load the machine can receive)."""
-    return _bounded(env, "PRIVLINE_DECISION_SLOTS", max(1, children - 2), 1,
+    ACKs and BYEs on; by default four are left: three may wait for a slot in a burst,
+    one stays free (a stateless 503 takes a worker well under a millisecond)."""
+    return _bounded(env, "PRIVLINE_DECISION_SLOTS", max(1, children - 4), 1,
                     max(1, children - 1))
 
 

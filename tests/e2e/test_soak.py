@@ -42,7 +42,7 @@ def test_soak_500_mixed_calls_privileged_never_recorded_recorded_always(stack: S
     # Every call sipp saw refused was counted (an INVITE retransmitted before its 503
     # arrived is refused, and counted, again).
     assert stack.shed_count() - shed_before >= len(shed), shed
-    assert len(shed) <= CALLS * 0.05, f"{len(shed)} of {CALLS} refused for overload"
+    assert len(shed) <= CALLS * 0.01, f"{len(shed)} of {CALLS} refused for overload"
     taken = [c for c in calls.call_ids if c not in shed]
     records = stack.wait_records(taken, timeout=120)
     missing = [c for c, r in records.items() if r is None]

@@ -3,10 +3,14 @@ that dies holding one gives it back."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from privline.adapters.switch.slots import DecisionSlots
@@ -46,3 +50,65 @@ def test_a_worker_killed_holding_a_slot_does_not_leak_it(tmp_path: Path) -> None
             holder.wait()
         assert holder.stdout is not None
         holder.stdout.close()
+
+
+def _taken(path: Path) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_a_burst_waits_in_the_waiting_room_and_gets_the_slot_freed_meanwhile(
+        tmp_path: Path) -> None:
+    """A burst beyond the slots is not an overload: the INVITE waits for a slot (long
+    enough here never to run out) and is decided when one comes free."""
+    holder, waiter = DecisionSlots(tmp_path, 1, 1), DecisionSlots(tmp_path, 1, 1, 60.0)
+    got: list[bool] = []
+    taking = waiter.take()  # kept referenced: the slot is held until it exits
+    with holder.take() as held:
+        assert held
+        thread = threading.Thread(target=lambda: got.append(taking.__enter__()))
+        thread.start()
+        wait_for(lambda: _taken(tmp_path / "waiting-0"))  # the waiter is in the room
+        assert got == []
+    thread.join(timeout=30)
+    assert got == [True]
+    assert not _taken(tmp_path / "waiting-0")  # it left the room holding the slot
+    assert _taken(tmp_path / "decision-slot-0")
+    taking.__exit__(None, None, None)
+    assert not _taken(tmp_path / "decision-slot-0")
+
+
+def test_with_the_waiting_room_full_an_invite_is_refused_at_once(tmp_path: Path) -> None:
+    holder, queued = DecisionSlots(tmp_path, 1, 1), DecisionSlots(tmp_path, 1, 1, 60.0)
+    taking = queued.take()
+    with holder.take() as held:
+        assert held
+        thread = threading.Thread(target=lambda: taking.__enter__())
+        thread.start()
+        wait_for(lambda: _taken(tmp_path / "waiting-0"))
+        # 60 s is the waiter's patience: returning at all proves the refusal is at once
+        with DecisionSlots(tmp_path, 1, 1, 60.0).take() as third:
+            assert third is False
+    thread.join(timeout=30)
+    taking.__exit__(None, None, None)
+
+
+def test_a_wait_that_runs_out_is_a_refusal(tmp_path: Path) -> None:
+    with DecisionSlots(tmp_path, 1, 1).take() as held:
+        assert held
+        with DecisionSlots(tmp_path, 1, 1, max_wait=0.01).take() as waited:
+            assert waited is False
+    assert not _taken(tmp_path / "waiting-0")  # the room is left, slot or not
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)

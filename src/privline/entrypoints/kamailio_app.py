@@ -80,7 +80,7 @@ class Router:
         self.decisions = decisions
         self.journal = journal
         self.ksr = ksr
-        self.slots = DecisionSlots(cfg.slots_dir, cfg.decision_slots)
+        self.slots = DecisionSlots(cfg.slots_dir, cfg.decision_slots, cfg.waiting_room)
         self.shed = ShedCounter(cfg.shed_dir)
 
     # -- helpers -----------------------------------------------------------------

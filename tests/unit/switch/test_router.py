@@ -271,17 +271,17 @@ def test_shed_counts_add_up_across_workers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("env", "expected"), [
-    ({}, 6), ({"PRIVLINE_KAMAILIO_CHILDREN": "16"}, 14),
+    ({}, 6), ({"PRIVLINE_KAMAILIO_CHILDREN": "16"}, 12),
     ({"PRIVLINE_KAMAILIO_CHILDREN": "2"}, 1), ({"PRIVLINE_KAMAILIO_CHILDREN": "1"}, 1),
     ({"PRIVLINE_DECISION_SLOTS": "6"}, 6)])
-def test_decision_slots_default_to_all_workers_but_two(env: dict[str, str], expected: int,
+def test_decision_slots_default_to_all_workers_but_four(env: dict[str, str], expected: int,
                                                    tmp_path: Path) -> None:
     settings = Settings.from_env({"PRIVLINE_HOME": str(tmp_path), **env})
     assert settings.decision_slots == expected
     assert Settings.from_env(settings.to_env()).decision_slots == expected
 
 
-@pytest.mark.parametrize("value", ["8", "0", "x"])
+@pytest.mark.parametrize("value", ["10", "0", "x"])
 def test_decision_slots_must_leave_a_worker_free(value: str, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="PRIVLINE_DECISION_SLOTS"):
         Settings.from_env({"PRIVLINE_HOME": str(tmp_path), "PRIVLINE_DECISION_SLOTS": value})

@@ -31,7 +31,7 @@ class SwitchConfig:
     ivr_media_port: int = 5066
     rtp_port_min: int = 30000
     rtp_port_max: int = 40000
-    kamailio_children: int = 8
+    kamailio_children: int = 10
     decision_slots: int = 6
     # Length of a call-timer minute (reminders, max minutes). 60 in service; tests
     # shorten it so a 2-minute limit can be proved in seconds.
@@ -81,6 +81,12 @@ class SwitchConfig:
     def slots_dir(self) -> Path:
         """The decision slots' lock files (overload control, docs/overload.md)."""
         return self.run_dir / "slots"
+
+    @property
+    def waiting_room(self) -> int:
+        """INVITEs that may wait briefly for a decision slot: every worker not deciding
+        but one, which stays free for ACKs, BYEs and 503s (docs/overload.md)."""
+        return max(0, self.kamailio_children - self.decision_slots - 1)
 
     @property
     def shed_dir(self) -> Path:
