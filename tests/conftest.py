@@ -149,13 +149,15 @@ def world(uow: UnitOfWorkFactory) -> World:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`-n 2 --dist loadgroup`, what scripts/test.sh runs), every
-    test of the real SIP stack runs in one worker, in order, on the one switch of that
-    worker's session, while the other worker runs the rest beside it (so the call path
-    is always tested with the other core busy)."""
+    """Under pytest-xdist (`--dist loadgroup`, what scripts/test.sh runs), the tests of
+    the real SIP stack run in two groups, each in one worker, in order: those on the
+    session's switch (``stack``), and the voice menu's, which bring up their own switch
+    per module. The other tests run beside them, so the call path is always tested with
+    the other core busy."""
     e2e = Path(__file__).parent / "e2e"
     for item in items:
         if e2e in item.path.parents:  # every test there, marked or not, is of the stack
             item.add_marker(pytest.mark.e2e)
         if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+            group = "e2e-menu" if item.path.name == "test_voice_menu.py" else "e2e"
+            item.add_marker(pytest.mark.xdist_group(group))
