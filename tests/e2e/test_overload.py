@@ -1,6 +1,7 @@
-"""Overload control on the real switch: with every decision slot busy, an INVITE is
-answered at once with 503 and Retry-After, no decision is made and nothing is recorded;
-the refusal is counted in `switch status`."""
+"""Overload control on the real switch: with every decision slot busy, an INVITE waits
+briefly for one, then is answered with 503 and Retry-After; no decision is made and
+nothing is recorded for it; the refusal is counted in `switch status` and, once the
+switch is idle, in the audit log."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -57,3 +59,18 @@ def test_every_slot_busy_gets_503_retry_after_and_no_decision(stack: Stack) -> N
     assert records[later] is not None
     assert call_id not in stack.calls_list()
     assert any_files(stack.spool, call_id) == []
+    # The agent, idle again, audits the refusals counted since its last count: the log's
+    # running total reaches the switch's.
+    stack.wait_until("the refusal counted in the audit log",
+                     lambda: audited_total(stack) >= shed(stack),
+                     explain=lambda: f"audited {audited_total(stack)}, shed {shed(stack)}")
+
+
+def audited_total(stack: Stack) -> int:
+    db = sqlite3.connect(stack.home / "privline.db")
+    try:
+        row = db.execute("SELECT details FROM audit_events WHERE action = "
+                         "'call.overload_refused' ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        db.close()
+    return 0 if row is None else int(json.loads(row[0])["total"])

@@ -33,6 +33,8 @@ class AuditAction(StrEnum):
     CALL_WARNING = "call.warning"
     CALL_FAULT = "call.fault"
     CALL_END = "call.end"
+    # Call set-ups refused for overload, counted per interval (docs/overload.md).
+    CALL_OVERLOAD_REFUSED = "call.overload_refused"
     # Operators.
     USER_ADD = "user.add"
     USER_GRANT_FACILITY = "user.grant_facility"

@@ -1,7 +1,7 @@
 """The call agent: turns the switch's journal into call records, and plays what the
 parties must hear (see :mod:`privline.adapters.switch.announcer`).
 
-Three loops, one process:
+Loops, one process:
 
 - live tail: hands the journal's fresh events (every Kamailio worker's file) to the
   announcer within a poll, on its own in-memory offsets;
@@ -13,6 +13,8 @@ Three loops, one process:
 - reconciliation: a call left open in the records that rtpengine no longer knows (it was
   restarted, or Kamailio lost the dialog and no BYE came) is closed as ``interrupted``,
   billed to the moment it was first found missing.
+- overload count: once a (switch) minute, when idle, the set-ups Kamailio refused for
+  overload since the last count become one audit event (services.overload).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from privline.adapters.switch.errors import NgError, NgTimeout
 from privline.adapters.switch.journal import JournalReader
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
+from privline.adapters.switch.shed import shed_total
 from privline.services.call_events import KINDS, CallEvent
 
 log = logging.getLogger("privline.switch.agent")
@@ -189,11 +192,14 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("agent reading %s", cfg.journal_dir)
-    reconciled = time.monotonic()
+    reconciled = counted = time.monotonic()
     while not stop.is_set():
         read = await intake.drain()
         if read:
             continue
+        if time.monotonic() - counted >= cfg.minute_seconds:  # idle: overload is over
+            counted = time.monotonic()
+            await records.overload_refused(shed_total(cfg.shed_dir), datetime.now(UTC))
         if time.monotonic() - reconciled >= RECONCILE_S:
             reconciled = time.monotonic()
             await reconciler.run_once()

@@ -21,6 +21,7 @@ from privline.domain.model import CallRecord
 from privline.services import call_records
 from privline.services.call_events import CallEvent, apply_call_event, apply_call_events
 from privline.services.errors import ServiceError, Unavailable
+from privline.services.overload import overload_refusals_counted
 from privline.services.ports import UnitOfWorkFactory
 
 log = logging.getLogger("privline.switch.records")
@@ -81,6 +82,12 @@ class CallRecords:
     async def fault(self, call_id: str, at: datetime, what: str) -> None:
         await self._run(f"fault of {call_id}", lambda: call_records.call_fault(
             self._uow_factory, SWITCH_ACTOR, call_id, at=at, fault=what))
+
+    async def overload_refused(self, total: int, at: datetime) -> None:
+        """Audit the set-ups refused for overload since the last count (``total``: the
+        switch's cumulative count; see services.overload)."""
+        await self._run("overload count", lambda: overload_refusals_counted(
+            self._uow_factory, SWITCH_ACTOR, total=total, now=at))
 
     async def open_calls(self) -> Sequence[CallRecord]:
         def read() -> Sequence[CallRecord]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from privline.domain.audit_chain import ChainEntry, Checkpoint
 from privline.domain.model import AuditEvent
@@ -24,3 +24,6 @@ class AuditLog(Protocol):
     def entries(self, batch: int = 5000) -> Iterator[ChainEntry]: ...
     def checkpoints(self) -> list[Checkpoint]: ...
     def count(self) -> int: ...
+    def last_details(self, action: str) -> dict[str, Any] | None:
+        """The details of the latest event of this kind, or None if there is none."""
+        ...

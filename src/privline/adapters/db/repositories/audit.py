@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -87,6 +89,12 @@ class SqlAudit(SqlRepository):
         rows = self.conn.execute(select(c.seq, c.hash, c.signature, c.key_id, c.at)
                                  .order_by(c.seq))
         return [Checkpoint(r[0], r[1], bytes.fromhex(r[2]), r[3], r[4]) for r in rows]
+
+    def last_details(self, action: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(t.audit_events.c.details)
+                                .where(t.audit_events.c.action == action)
+                                .order_by(t.audit_events.c.seq.desc()).limit(1)).first()
+        return None if row is None else dict(json.loads(row[0]))
 
     def count(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.audit_events))
