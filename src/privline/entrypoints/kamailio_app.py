@@ -133,23 +133,29 @@ class Router:
             return 1
         if k.tm.t_check_trans() == 0:
             return 1  # a retransmission the transaction already absorbed
+        # The transaction first, then the wait for a slot: a retransmission read by
+        # another worker meanwhile is absorbed by it (t_newtran answers 0 for one that
+        # slipped past t_check_trans), never decided a second time.
+        created = k.tm.t_newtran()
+        if created == 0:
+            return 1
+        if created < 0:
+            k.sl.sl_reply_error()
+            return 1
+        k.tm.t_reply(100, "Trying")  # and the phone stops resending it while it waits
         with self.slots.take() as free:
             if not free:
                 return self.overloaded()
-            if k.tm.t_newtran() < 0:
-                k.sl.sl_reply_error()
-                return 1
-            k.tm.t_reply(100, "Trying")
             return self.initial_invite()
 
     def overloaded(self) -> int:
-        """Every decision slot is busy: answer at once and statelessly (no transaction,
-        no decision, no record; only a count, see docs/overload.md), so this worker is
-        free again for the next message."""
+        """No decision slot came free in time: answer 503 at once (no decision, no
+        record; only a count, see docs/overload.md), so this worker is free again for
+        the next message."""
         k = self.ksr
         k.hdr.append_to_reply(f"Retry-After: {RETRY_AFTER_S}\r\n")
         k.hdr.append_to_reply("X-Privline-Reason: overloaded\r\n")
-        k.sl.sl_send_reply(503, "Service Unavailable")
+        k.tm.t_reply(503, "Service Unavailable")
         self.shed.add()
         return 1
 

@@ -214,11 +214,13 @@ def test_with_every_slot_busy_an_invite_gets_503_retry_after_and_no_decision(
     switch = Switch(tmp_path, decision("recorded"))
     held = hold_every_slot(switch)
     ksr = switch.invite()
-    assert ("sl_send_reply", (503, "Service Unavailable")) in ksr.calls
+    # Its transaction and 100 Trying came before the wait for a slot, so a copy resent
+    # meanwhile is absorbed; the 503 ends the wait in vain.
+    assert ksr.replies == [(100, "Trying"), (503, "Service Unavailable")]
     assert "Retry-After: 2" in ksr.reply_headers
     assert "X-Privline-Reason: overloaded" in ksr.reply_headers
     assert switch.decisions.asked == []  # the database was not asked
-    assert ksr.replies == [] and ksr.offers == [] and ksr.relayed == []  # no transaction
+    assert ksr.offers == [] and ksr.relayed == []
     assert switch.events() == []  # no per-call record at overload rate: a count
     assert shed_total(switch.cfg.shed_dir) == 1
     for fd in held:
@@ -226,6 +228,20 @@ def test_with_every_slot_busy_an_invite_gets_503_retry_after_and_no_decision(
     ksr = switch.invite(call_id="call-2@test")
     assert switch.decisions.asked and ksr.relayed
     assert shed_total(switch.cfg.shed_dir) == 1
+
+
+def test_a_copy_of_an_invite_whose_transaction_exists_is_absorbed_not_decided_again(
+        tmp_path: Path) -> None:
+    """Two workers can each read a copy of one INVITE (the phone resent it) before
+    either made its transaction; the second's t_newtran finds the first's, and that
+    copy is dropped: one decision, one answer (a second decision would find the call
+    taken and answer 409 on the first's transaction, leaving its record open)."""
+    switch = Switch(tmp_path, decision("recorded"))
+    switch.ksr.transactions.add("call-1@test")  # the other worker's copy got there first
+    ksr = switch.invite()
+    assert switch.decisions.asked == []
+    assert ksr.replies == [] and ksr.offers == [] and ksr.relayed == []
+    assert switch.events() == []
 
 
 def test_with_every_slot_busy_acks_byes_and_retransmissions_still_pass(
@@ -255,7 +271,7 @@ def test_a_slot_is_returned_after_every_outcome(tmp_path: Path) -> None:
         other_worker = DecisionSlots(switch.cfg.slots_dir, 1)
         for i in range(2):
             ksr = switch.invite(call_id=f"c{i}@test")
-            assert ("sl_send_reply", (503, "Service Unavailable")) not in ksr.calls
+            assert "X-Privline-Reason: overloaded" not in ksr.reply_headers
             with other_worker.take() as free:
                 assert free
         assert len(switch.decisions.asked) == 2

@@ -158,6 +158,11 @@ class _Tm:
         return -1  # a new transaction unless a test says otherwise
 
     def t_newtran(self) -> int:
+        # As tm does: 0 when the request's transaction exists already (a retransmission
+        # that slipped past t_check_trans, e.g. read by another worker meanwhile).
+        if self.k.msg.call_id in self.k.transactions:
+            return 0
+        self.k.transactions.add(self.k.msg.call_id)
         return 1
 
     def t_reply(self, code: int, text: str) -> int:
@@ -217,6 +222,7 @@ class FakeKSR:
     def __init__(self, engine: MockRtpengine | None = None) -> None:
         self.engine = engine
         self.trunk_up = True
+        self.transactions: set[str] = set()  # tm's table of INVITE transactions, by Call-ID
         self.log: list[tuple[str, str]] = []
         self.pv = _Pv(self)
         self.hdr = _Hdr(self)
