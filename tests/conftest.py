@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -148,6 +149,7 @@ def world(uow: UnitOfWorkFactory) -> World:
     return World(PRISON, entry.id)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`, what scripts/test.sh runs), the tests of
     the real SIP stack run in two groups, each in one worker, in order: those on the
@@ -161,3 +163,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("e2e"):
             group = "e2e-menu" if item.path.name == "test_voice_menu.py" else "e2e"
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under ``--dist loadgroup`` each xdist worker tags a grouped test's id with its group
+    (``...::test@e2e``), and that tag is all the scheduler groups by: if this pytest and
+    pytest-xdist disagree on where a test's id lives, nothing is grouped and the e2e
+    tests run on every worker at once. Stop rather than run the suite that way."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    ungrouped = [i for i in ids if i.startswith("tests/e2e/") and "@" not in i]
+    if ungrouped:
+        pytest.exit(f"pytest-xdist's --dist loadgroup does not group with this pytest "
+                    f"(e.g. {ungrouped[0]}); install the versions pyproject.toml names",
+                    returncode=4)
