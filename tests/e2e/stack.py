@@ -227,13 +227,17 @@ class Stack:
 
 
     def menu_call(self, dialled: str, keys: str, *, hangs_up_after_ms: int | None,
-                  timeout: float = 120) -> Calls:
+                  timeout: float = 120, wait: bool = True) -> Calls:
         """One call from a stock phone (no privline headers): dials ``dialled``, keys
         ``keys`` once answered; hangs up after the pause, or (None) waits for the switch
         to hang up. A phone that could not bind its media ports (another process took
-        them between the check and sipp's start) never called: it is started again."""
+        them between the check and sipp's start) never called: it is started again.
+        Without ``wait`` the phone is left running (``Calls.wait`` ends it)."""
         for _ in range(3):
             calls = self._menu_call(dialled, keys, hangs_up_after_ms, timeout)
+            if not wait:
+                return calls
+            calls.wait(timeout)
             if "Unable to bind" not in calls.errors:
                 return calls
         return calls
@@ -258,9 +262,7 @@ class Stack:
         ]
         proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        calls = Calls(proc, [f"{tag}-1@privline.test"], media, workdir)
-        calls.wait(timeout)
-        return calls
+        return Calls(proc, [f"{tag}-1@privline.test"], media, workdir)
 
 
 @dataclass

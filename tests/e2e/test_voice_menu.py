@@ -11,6 +11,7 @@ phones are 127.0.0.1, so it runs on its own (the session's switch has several th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from privline.adapters.switch.recordings import pcap_files
 from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
 from tests.e2e.stack import Stack, start_stack, stop_pid
 
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.e2e
 MINUTE_SECONDS = 6.0
 PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
 REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
+FAULTS = "2025550157"  # accepts; only the fault test dials it
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,22 @@ def spoken(s: Stack, prefix: str) -> list[str]:
 def pcaps(s: Stack, call_id: str) -> list[str]:
     key = call_id.replace("@", "%40")
     return [p.name for p in (s.spool / "pcaps").glob("*") if key in p.name]
+
+
+def far_end_messages(s: Stack) -> list[str]:
+    """What the called party (sipp behind the trunk) sent and received, one per item."""
+    log = next((s.home / "sipp" / "uas").glob("*_messages.log")).read_text()
+    return log.split("----------------------------------------------")
+
+
+def trunk_call_id(s: Stack, dialled: str) -> str:
+    """The Call-ID of the menu's trunk leg to ``dialled`` (the menu makes its own)."""
+    for message in far_end_messages(s):
+        if f"INVITE sip:+1{dialled}@" in message:  # the trunk gets E.164
+            found = re.search(r"^Call-ID:\s*(\S+)", message, re.MULTILINE | re.IGNORECASE)
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no INVITE to {dialled} reached the called party")
 
 
 def seconds(a: str, b: str) -> float:
@@ -177,3 +196,24 @@ def test_a_resident_who_hangs_up_in_the_menu_leaves_a_refusal_record(menu: Stack
     rec = record(menu, calls.call_ids[0])
     assert rec["state"] == "refused" and rec["reason"] == "abandoned", rec
     assert rec["sip_code"] == 487 and rec["dialled"] == ORDINARY, rec
+
+
+def test_a_fault_on_an_accepted_menu_call_ends_both_legs_and_closes_it_as_a_fault(
+        menu: Stack) -> None:
+    """The agent finds the recording file gone after acceptance: the menu, which holds
+    both SIP legs, sends each its BYE (Kamailio's dialog RPC knows no menu call)."""
+    calls = menu.menu_call(FAULTS, PIN + "#", hangs_up_after_ms=None, wait=False)
+    (call_id,) = calls.call_ids
+    menu.wait_until("the accepted call's warning", lambda: (
+        (c := menu.calls_list().get(call_id)) and c["accepted_at"] and c["warnings"]),
+        explain=lambda: calls.errors)
+    files = pcap_files(menu.spool, call_id)
+    assert len(files) == 1
+    for f in files:
+        f.unlink()
+    assert calls.wait(60) == 0, calls.errors  # the phone got its BYE and answered it
+    rec = record(menu, call_id)
+    assert (rec["fault"], rec["end_reason"]) == ("recording_file_vanished", "fault"), rec
+    trunk = trunk_call_id(menu, FAULTS)
+    menu.wait_until("the called party's BYE", lambda: any(
+        trunk in m and "BYE sip:" in m for m in far_end_messages(menu)))

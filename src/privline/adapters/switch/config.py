@@ -95,6 +95,11 @@ class SwitchConfig:
     def rpc_socket(self) -> Path:
         return self.run_dir / "kamailio-rpc.sock"
 
+    @property
+    def ivr_control(self) -> Path:
+        """The voice menu's control socket (adapters/switch/menu_control.py)."""
+        return self.run_dir / "ivr-control.sock"
+
 
 def default_python_paths() -> tuple[str, ...]:
     """Where Kamailio's embedded Python finds privline and its dependencies: this

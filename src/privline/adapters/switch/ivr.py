@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from privline.adapters.switch.decisions import RouteDecision
 from privline.adapters.switch.errors import SwitchError
 from privline.adapters.switch.journal import JournalWriter
 from privline.adapters.switch.legs import Addr, Endpoint, PhoneLeg, TrunkLeg
+from privline.adapters.switch.menu_control import MenuControlServer
 from privline.adapters.switch.menu_core import MenuCore, MenuFacility
 from privline.adapters.switch.menu_media import MenuMedia
 from privline.adapters.switch.ng import AsyncNgClient
@@ -86,6 +88,14 @@ class VoiceMenu:
         call = self.calls.get(call_id)
         if call is not None:
             call.digits.put_nowait((tag, digit))
+
+    def end(self, call_id: str) -> bool:
+        """The call agent found a fault on this call: BYE both legs (menu_control.py)."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return False
+        call.ending = asyncio.ensure_future(call.teardown())
+        return True
 
     def request(self, msg: sip.SipMessage, source: Addr) -> None:
         call = self.calls.get(msg.call_id)
@@ -172,6 +182,18 @@ class MenuCall:
             if self.trunk is not None:
                 self.trunk.ended.set()
             await self.phone.bye()
+        if self.task is not None:
+            self.task.cancel()
+
+    async def teardown(self) -> None:
+        """End both legs from the menu's side (the agent asked, for a fault it noted on
+        the record first): the journalled ``bye`` closes the record, as a fault."""
+        if self.trunk is not None and self.trunk.answered and not self.trunk.ended.is_set():
+            self.menu.event("bye", self.call_id)
+        if self.trunk is not None:
+            self.trunk.cancel()
+        await asyncio.gather(self.phone.bye(), *(() if self.trunk is None
+                                                 else (self.trunk.bye(),)))
         if self.task is not None:
             self.task.cancel()
 
@@ -341,7 +363,7 @@ class MenuCall:
         else:
             await self.say("rate", wait=True, rate_per_minute=d.rate_per_minute)
         self.menu.event(
-            "decided", self.call_id, from_tag=self.phone.from_tag,
+            "decided", self.call_id, from_tag=self.phone.from_tag, menu=True,
             facility_name=self.facility.name,
             reminder_interval_s=self.facility.reminder_interval_s, mode=d.mode,
             announcements=list(d.announcements), rate_per_minute=str(d.rate_per_minute),
@@ -441,6 +463,11 @@ async def serve(cfg: SwitchConfig, core: MenuCore) -> None:
                                         local_addr=("127.0.0.1", cfg.ivr_port))
     await loop.create_datagram_endpoint(lambda: DtmfSink(menu_),
                                         local_addr=("127.0.0.1", cfg.ivr_media_port))
+    with contextlib.suppress(FileNotFoundError):
+        cfg.ivr_control.unlink()  # left by a menu that was killed
+    await loop.create_datagram_endpoint(lambda: MenuControlServer(menu_.end),
+                                        local_addr=str(cfg.ivr_control),
+                                        family=socket.AF_UNIX)
     log.info("voice menu on 127.0.0.1:%d (digits on %d)", cfg.ivr_port, cfg.ivr_media_port)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
