@@ -217,3 +217,20 @@ def test_a_fault_on_an_accepted_menu_call_ends_both_legs_and_closes_it_as_a_faul
     trunk = trunk_call_id(menu, FAULTS)
     menu.wait_until("the called party's BYE", lambda: any(
         trunk in m and "BYE sip:" in m for m in far_end_messages(menu)))
+
+
+@pytest.mark.parametrize(("keys", "mode", "to"), [
+    (ORDINARY + "#", "recorded", "+1" + ORDINARY),
+    ("7" + ATTORNEY.lstrip("+") + "#", "private", ATTORNEY),
+])
+def test_dialling_the_menu_number_asks_for_the_pin_then_the_number_to_call(
+        menu: Stack, keys: str, mode: str, to: str) -> None:
+    """The phone dials the menu's number (PRIVLINE_MENU_NUMBER, 100 by default), keys its
+    PIN and then the number (7 first for a private call), each ended by #."""
+    calls = menu.menu_call("100", PIN + "#" + keys, hangs_up_after_ms=16000)
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert (rec["resident"], rec["mode"], rec["to"]) == ("m1", mode, to), rec
+    assert rec["accepted_at"] is not None, rec
+    assert spoken(menu, "menu-en-enter_number-")
+    assert bool(pcaps(menu, calls.call_ids[0])) is (mode == "recorded")

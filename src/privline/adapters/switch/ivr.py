@@ -48,7 +48,7 @@ CODES = {"untrusted_source": 403, "late_offer_refused": 488, "pin_required": 403
          "pin_invalid": 403, "decision_unavailable": 503, "agent_unavailable": 503,
          "media_unavailable": 503, "recording_fault": 500, "trunk_unreachable": 503,
          "unknown_mode": 500, "called_party_refused": 603, "called_party_silent": 480,
-         "called_party_blocked": 603, "abandoned": 487}
+         "called_party_blocked": 603, "abandoned": 487, "number_required": 484}
 _EVENTS = {**{n: str(n) for n in range(10)}, 10: "*", 11: "#"}
 
 
@@ -237,7 +237,11 @@ class MenuCall:
         invite = self.phone.invite
         self.phone.reply(100, "Trying")
         dialled = menu.parse_dialled(sip.user_of(invite.uri))
-        self.who = {"facility": None, "resident": None, "dialled": dialled.number or None}
+        # The menu's own number: the number to call is asked for after the PIN.
+        ask_number = bool(self.menu.cfg.menu_number) and \
+            sip.user_of(invite.uri).strip() == self.menu.cfg.menu_number
+        self.who = {"facility": None, "resident": None,
+                    "dialled": None if ask_number else dialled.number or None}
         source = invite.get(SOURCE_HEADER.lower()) or ""
         facility = await asyncio.to_thread(self.menu.core.facility_at, source)
         if facility is None:
@@ -260,6 +264,13 @@ class MenuCall:
         if resident is None:
             return
         self.who["resident"] = resident
+        if ask_number:
+            entry = await self.collect("enter_number", max_digits=menu.MAX_NUMBER_DIGITS)
+            if not entry:
+                await self.refuse("number_required", say="no_entry")
+                return
+            dialled = menu.parse_dialled(entry)
+            self.who["dialled"] = dialled.number
         self.decided = True
         try:
             decision = await asyncio.to_thread(
@@ -311,10 +322,10 @@ class MenuCall:
         return ends
 
     async def collect(self, prompt: str, *, tag: str | None = None,
-                      one_key: bool = False) -> str:
-        """Digits from the party ``tag`` (the phone by default) up to ``#`` (or the most a
-        PIN has, or the first key with ``one_key``); a digit stops the prompt (barge-in);
-        silence after the prompt repeats it once, then gives up (empty)."""
+                      one_key: bool = False, max_digits: int = menu.MAX_PIN_DIGITS) -> str:
+        """Digits from the party ``tag`` (the phone by default) up to ``#`` (or
+        ``max_digits``, or the first key with ``one_key``); a digit stops the prompt
+        (barge-in); silence after the prompt repeats it once, then gives up (empty)."""
         tag = tag or self.phone.from_tag
         for _ in range(2):
             ends = await self.say(prompt, wait=False, to=tag)
@@ -339,7 +350,7 @@ class MenuCall:
                         return entry
                     continue
                 entry += digit
-                if len(entry) >= menu.MAX_PIN_DIGITS:
+                if len(entry) >= max_digits:
                     return entry
                 deadline = time.monotonic() + DIGIT_TIMEOUT_S
             if entry:
