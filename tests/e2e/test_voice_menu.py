@@ -10,17 +10,20 @@ phones are 127.0.0.1, so it runs on its own (the session's switch has several th
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from privline.adapters.switch.recordings import pcap_files
 from tests.e2e.conftest import ATTORNEY, BLOCKED, NEEDED, ORDINARY, UNREGISTERED
+from tests.e2e.sniff import Sniffer
 from tests.e2e.stack import Stack, start_stack, stop_pid
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +32,7 @@ MINUTE_SECONDS = 6.0
 PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
 REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
 FAULTS = "2025550157"  # accepts; only the fault test dials it
+RINGS = "2025550158"  # accepts; only the ringback test dials it
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,40 @@ def trunk_call_id(s: Stack, dialled: str) -> str:
             if found:
                 return found.group(1)
     raise AssertionError(f"no INVITE to {dialled} reached the called party")
+
+
+def _alaw(a: int) -> int:
+    a ^= 0x55
+    t = (a & 0x0F) << 4
+    seg = (a & 0x70) >> 4
+    t = t + 8 if seg == 0 else (t + 0x108) << max(0, seg - 1)
+    return t if a & 0x80 else -t
+
+
+ALAW = [_alaw(i) for i in range(256)]
+
+
+def _goertzel(x: list[int], hz: float) -> float:
+    c = 2 * math.cos(2 * math.pi * hz / 8000)
+    s1 = s2 = 0.0
+    for v in x:
+        s1, s2 = v + c * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - c * s1 * s2
+
+
+def ringing(payload: bytes) -> bool:
+    """An A-law packet that is the ring tone: its energy is at 440 and 480 Hz (speech,
+    prompts and silence are not; checked against sipp's g711a.pcap: 0 of 236)."""
+    x = [ALAW[b] for b in payload]
+    energy = sum(v * v for v in x)
+    if not x or energy < len(x) * 100:
+        return False
+    return (_goertzel(x, 440) + _goertzel(x, 480)) / (len(x) / 2 * energy) > 0.5
+
+
+def pcap_ssrc(path: Path) -> int:
+    """The SSRC of a sipp RTP capture's first packet (Ethernet, IPv4, UDP)."""
+    return int.from_bytes(path.read_bytes()[24 + 16 + 42 + 8:24 + 16 + 42 + 12], "big")
 
 
 def seconds(a: str, b: str) -> float:
@@ -234,3 +272,29 @@ def test_dialling_the_menu_number_asks_for_the_pin_then_the_number_to_call(
     assert rec["accepted_at"] is not None, rec
     assert spoken(menu, "menu-en-enter_number-")
     assert bool(pcaps(menu, calls.call_ids[0])) is (mode == "recorded")
+
+
+def test_the_resident_hears_ringing_and_nothing_of_the_called_party_before_acceptance(
+        menu: Stack) -> None:
+    """From the trunk's answer to the called party's 1, the phone receives the ring tone
+    (sox's 440 + 480 Hz, played by rtpengine) and no packet of the called party (its
+    voice and its key press are sipp captures with their own SSRCs); after acceptance
+    the called party's voice reaches it (the sniffer hears that party at all)."""
+    far_ssrcs = {pcap_ssrc(Path("/usr/share/sip-tester/g711a.pcap")),
+                 pcap_ssrc(Path("/usr/share/sip-tester/dtmf_2833_1.pcap"))}
+    calls = menu.menu_call(RINGS, PIN + "#", hangs_up_after_ms=16000, wait=False)
+    with Sniffer({calls.media_port}, payloads=True) as phone:
+        assert calls.wait() == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert rec["accepted_at"] is not None, rec
+    answered = datetime.fromisoformat(rec["answered_at"]).timestamp()
+    accepted = datetime.fromisoformat(rec["accepted_at"]).timestamp()
+    heard = {key: v for key, v in phone.heard.payloads.items() if key[0] == calls.media_port}
+    before = [(ssrc, pt, data) for (_, ssrc), packets in heard.items()
+              for at, pt, data in packets if answered <= at < accepted]
+    rings = [data for _, pt, data in before if pt == 8 and ringing(data)]
+    assert len(rings) >= 10, f"{len(rings)} ring packets of {len(before)} before acceptance"
+    assert not {ssrc for ssrc, _, _ in before} & far_ssrcs, "the called party leaked"
+    after = [at for (_, ssrc), packets in heard.items() if ssrc in far_ssrcs
+             for at, _, _ in packets if at > accepted]
+    assert after, "the called party's voice reaches the resident after acceptance"

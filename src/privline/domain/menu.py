@@ -55,7 +55,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "rate": "This call costs {cents} cents per minute. Please hold.",
         "free_private": "This call is free and private. It is not recorded. Please hold.",
         "call_failed": "The call could not be completed. Goodbye.",
-        "hold": "Please hold while the called party answers.",
         "not_accepted": "The called party did not accept the call. Goodbye.",
         "called_recorded": (
             "This is a call from a resident of {facility}. It will be recorded and may be "
@@ -89,7 +88,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "free_private": (
             "Esta llamada es gratuita y privada. No se graba. Espere, por favor."),
         "call_failed": "No se pudo completar la llamada. Adiós.",
-        "hold": "Espere mientras contestan su llamada.",
         "not_accepted": "La persona llamada no aceptó la llamada. Adiós.",
         "called_recorded": (
             "Esta es una llamada de una persona detenida en {facility}. Será grabada y puede "

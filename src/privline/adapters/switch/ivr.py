@@ -42,6 +42,7 @@ from privline.domain import menu
 log = logging.getLogger("privline.switch.ivr")
 SOURCE_HEADER = "X-Privline-Source"
 DIGIT_TIMEOUT_S = 5.0  # after a prompt ends, or between two digits
+RING_REPEATS = 20  # ringback cycles of 6 s: longer than the trunk's INVITE may take
 AGENT_STALE_S = 5.0  # as the routing: no warnings without the agent, so no recorded call
 # The SIP code each refusal is journalled with (the phone's leg may already be answered).
 CODES = {"untrusted_source": 403, "late_offer_refused": 488, "pin_required": 403,
@@ -321,6 +322,18 @@ class MenuCall:
             await asyncio.sleep(ms / 1000)
         return ends
 
+    async def ring(self) -> None:
+        """Ringing to the resident (only the ring tone: the called party's media stays
+        blocked until acceptance). A ring that cannot play is only comfort lost."""
+        try:
+            path = await asyncio.to_thread(self.menu.prompts.ringback)
+            with contextlib.suppress(SwitchError):  # nothing playing yet: nothing to stop
+                await self.menu.media.stop(self.call_id, self.phone.from_tag)
+            await self.menu.media.play(self.call_id, self.phone.from_tag, path,
+                                       repeat=RING_REPEATS)
+        except SwitchError as exc:
+            log.error("no ringback for %s: %s", self.call_id, exc)
+
     async def collect(self, prompt: str, *, tag: str | None = None,
                       one_key: bool = False, max_digits: int = menu.MAX_PIN_DIGITS) -> str:
         """Digits from the party ``tag`` (the phone by default) up to ``#`` (or
@@ -382,7 +395,7 @@ class MenuCall:
         number = d.number or self.who["dialled"] or ""
         trunk = self.trunk = TrunkLeg(self.menu.endpoint, self.menu.trunk, number)
         self.menu.calls[trunk.call_id] = self
-        await self.say("hold", wait=False)
+        await self.ring()
         final = await trunk.invite(self.far_sdp)
         if final is None or not 200 <= final.status < 300:
             code = 408 if final is None else final.status
@@ -401,6 +414,7 @@ class MenuCall:
         except SwitchError:
             await self._fault("media_unavailable")
             return
+        await self.ring()  # again: the re-offer that joined the trunk may stop a player
         if not await self.accepted(d, number):
             return
         try:
@@ -437,6 +451,8 @@ class MenuCall:
         private = d.mode == "private"
         key = await self.collect("called_private" if private else "called_recorded",
                                  tag=self.far_tag, one_key=True)
+        with contextlib.suppress(SwitchError):
+            await self.menu.media.stop(self.call_id, self.phone.from_tag)  # the ringing
         if key == menu.ACCEPT:
             return True
         reason = "called_party_refused" if key else "called_party_silent"
