@@ -30,9 +30,12 @@ pytestmark = pytest.mark.e2e
 
 MINUTE_SECONDS = 6.0
 PIN, BROKE_PIN, SPANISH_PIN = "2468", "1357", "8642"
+AWAY_PIN = PIN  # another facility's resident: the same PIN is hers there
+PHONE_USER, PHONE_PASSWORD = "away-cell-7", "correct-horse-42"
 REFUSES, SILENT, BLOCKS = "2025550152", "2025550155", "2025550156"
 FAULTS = "2025550157"  # accepts; only the fault test dials it
 RINGS = "2025550158"  # accepts; only the ringback test dials it
+WRONG_PASSWORD_TO = "2025550159"  # never reached: the phone's password is wrong
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +59,12 @@ def menu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                                             ("mes", SPANISH_PIN, "20.00", "es")):
             p("resident", "add", "--facility", "wall", "--id", rid, "--pin", pin,
               "--balance", balance, "--language", language)
+        p("resident", "add", "--facility", "away", "--id", "maway", "--pin", AWAY_PIN,
+          "--balance", "20.00")
+        # A phone of Away Jail that signs in: known by its credentials, not its address
+        # (127.0.0.1 is Wall Phone Jail's).
+        p("phone", "add", "--facility", "away", "--username", PHONE_USER, "--password",
+          PHONE_PASSWORD)
         p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name",
           "Ann Lawyer", "--credential", "NY-1234567", "--verified")
         p("block", "add", "--facility", "wall", "--number", BLOCKED, "--reason", "request")
@@ -298,3 +307,26 @@ def test_the_resident_hears_ringing_and_nothing_of_the_called_party_before_accep
     after = [at for (_, ssrc), packets in heard.items() if ssrc in far_ssrcs
              for at, _, _ in packets if at > accepted]
     assert after, "the called party's voice reaches the resident after acceptance"
+
+
+def test_a_phone_with_credentials_is_its_facilitys_wherever_its_address_is(
+        menu: Stack) -> None:
+    """Challenged (407), it signs in; its calls are Away Jail's although its address is
+    Wall Phone Jail's, so the PIN finds Away Jail's resident."""
+    calls = menu.menu_call(ORDINARY, AWAY_PIN + "#", hangs_up_after_ms=16000,
+                           credentials=(PHONE_USER, PHONE_PASSWORD))
+    assert calls.proc.returncode == 0, calls.errors
+    rec = record(menu, calls.call_ids[0])
+    assert (rec["facility"], rec["resident"], rec["mode"]) == ("away", "maway", "recorded")
+    assert rec["accepted_at"] is not None, rec
+
+
+def test_a_phone_with_a_wrong_password_is_refused_and_no_call_is_placed(
+        menu: Stack) -> None:
+    calls = menu.menu_call(WRONG_PASSWORD_TO, PIN + "#", hangs_up_after_ms=16000,
+                           credentials=(PHONE_USER, "not-the-password"))
+    assert calls.proc.returncode == 0, calls.errors  # 407, then 403 to the signed INVITE
+    rec = record(menu, calls.call_ids[0])
+    assert (rec["state"], rec["reason"], rec["sip_code"]) == (
+        "refused", "phone_auth_failed", 403), rec
+    assert not any(f"+1{WRONG_PASSWORD_TO}@" in m for m in far_end_messages(menu))

@@ -35,6 +35,7 @@ from privline.adapters.switch.menu_control import MenuControlServer
 from privline.adapters.switch.menu_core import MenuCore, MenuFacility
 from privline.adapters.switch.menu_media import MenuMedia
 from privline.adapters.switch.ng import AsyncNgClient
+from privline.adapters.switch.phone_auth import PHONE_FACILITY
 from privline.adapters.switch.prompts import Prompts
 from privline.adapters.switch.recordings import has_pcap
 from privline.domain import menu
@@ -243,8 +244,14 @@ class MenuCall:
             sip.user_of(invite.uri).strip() == self.menu.cfg.menu_number
         self.who = {"facility": None, "resident": None,
                     "dialled": None if ask_number else dialled.number or None}
-        source = invite.get(SOURCE_HEADER.lower()) or ""
-        facility = await asyncio.to_thread(self.menu.core.facility_at, source)
+        # A phone that authenticated is its credentials' facility's (phone_auth.py);
+        # any other is known by its address. Both headers come from the routing.
+        phone_facility = invite.get(PHONE_FACILITY.lower())
+        if phone_facility:
+            facility = await asyncio.to_thread(self.menu.core.facility_named, phone_facility)
+        else:
+            source = invite.get(SOURCE_HEADER.lower()) or ""
+            facility = await asyncio.to_thread(self.menu.core.facility_at, source)
         if facility is None:
             await self.refuse("untrusted_source")
             return
