@@ -238,10 +238,11 @@ class MenuCall:
     async def _run(self) -> None:
         invite = self.phone.invite
         self.phone.reply(100, "Trying")
-        dialled = menu.parse_dialled(sip.user_of(invite.uri))
+        user = sip.user_of(invite.uri)
+        dialled = menu.parse_dialled(user)
         # The menu's own number: the number to call is asked for after the PIN.
         ask_number = bool(self.menu.cfg.menu_number) and \
-            sip.user_of(invite.uri).strip() == self.menu.cfg.menu_number
+            user.strip() == self.menu.cfg.menu_number
         self.who = {"facility": None, "resident": None,
                     "dialled": None if ask_number else dialled.number or None}
         # A phone that authenticated is its credentials' facility's (phone_auth.py);
