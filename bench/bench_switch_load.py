@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.e2e.conftest import ATTORNEY, ORDINARY, populate  # noqa: E402
+from tests.e2e.conftest import ATTORNEY, ORDINARY, PINS, populate  # noqa: E402
 from tests.e2e.stack import (  # noqa: E402
     SCENARIOS,
     Stack,
@@ -47,7 +47,7 @@ def run_phase(stack: Stack, name: str, rate: int, calls: int, pause_ms: int,
     work = folder / name
     work.mkdir()
     csv = work / "calls.csv"
-    csv.write_text(f"SEQUENTIAL\nx;f1;rsoak;1234;0;{ORDINARY}\nx;f1;rsoak;1234;0;{ATTORNEY}\n")
+    csv.write_text(f"SEQUENTIAL\nx;f1;rsoak;{PINS['rsoak']};0;{ORDINARY}\nx;f1;rsoak;{PINS['rsoak']};0;{ATTORNEY}\n")
     xml = work / "uac.xml"
     sample = long_sample(stack.home / "sipp", 1)
     xml.write_text((SCENARIOS / "uac.xml").read_text().replace(

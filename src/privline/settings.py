@@ -39,6 +39,9 @@ class Settings:
     # where rtpengine logs each DTMF digit (also the menu's media sink). 0 turns it off.
     ivr_port: int = 5064
     ivr_media_port: int = 5066
+    # The number a stock phone dials to be asked for the number to call (after its PIN),
+    # the same at every facility; "" turns it off.
+    menu_number: str = "100"
     rtp_ports: tuple[int, int] = (30000, 40000)
     kamailio_children: int = 10  # Kamailio's SIP worker processes
     # Call set-ups decided at once; of the other workers all but one may wait briefly for
@@ -121,6 +124,7 @@ class Settings:
             ng_port=_port(env, "PRIVLINE_NG_PORT", 22223),
             ivr_port=_bounded(env, "PRIVLINE_IVR_PORT", 5064, 0, 65535),
             ivr_media_port=_port(env, "PRIVLINE_IVR_MEDIA_PORT", 5066),
+            menu_number=_digits(env, "PRIVLINE_MENU_NUMBER", "100"),
             rtp_ports=_port_range(env, "PRIVLINE_RTP_PORTS", (30000, 40000)),
             kamailio_children=children,
             decision_slots=_decision_slots(env, children),
@@ -146,6 +150,7 @@ class Settings:
             "PRIVLINE_NG_PORT": str(self.ng_port),
             "PRIVLINE_IVR_PORT": str(self.ivr_port),
             "PRIVLINE_IVR_MEDIA_PORT": str(self.ivr_media_port),
+            "PRIVLINE_MENU_NUMBER": self.menu_number,
             "PRIVLINE_RTP_PORTS": f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
             "PRIVLINE_KAMAILIO_CHILDREN": str(self.kamailio_children),
             "PRIVLINE_DECISION_SLOTS": str(self.decision_slots),
@@ -209,6 +214,13 @@ def _host_port(env: Mapping[str, str], name: str, default: str) -> str:
     host, sep, port = raw.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(f"{name} must be host:port, got {raw!r}")
+    return raw
+
+
+def _digits(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, default).strip()
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 15):
+        raise SettingsError(f"{name} must be up to 15 digits (or empty), got {raw!r}")
     return raw
 
 

@@ -10,26 +10,27 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from privline.adapters.db.engine import SqlUnitOfWork
+from privline.adapters.pin_key import PinKeyring
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.policy import CallRequest
 from privline.entrypoints.api.app import create_app
-from privline.services import audit, calls, users
+from privline.services import audit, calls, facilities, users
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
-from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, World
+from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, STAFF, World
 from tests.web.console_support import issue_statement
 
 
 @pytest.fixture
-def api(db_url: str, engine: Engine, uow: UnitOfWorkFactory, tmp_path: Path, world: World
-        ) -> tuple[TestClient, dict[str, dict[str, str]], int]:
+def api(db_url: str, engine: Engine, uow: UnitOfWorkFactory, tmp_path: Path, world: World,
+        pin_keys: PinKeyring) -> tuple[TestClient, dict[str, dict[str, str]], int]:
     home = tmp_path / "home"
     statement_id = issue_statement(uow, home)
     signer = Ed25519Signer.load(home / "keys" / "signing.key")
 
     def signed() -> UnitOfWork:  # as bootstrap builds it: checkpoints are signed
-        return SqlUnitOfWork(engine, signer)
+        return SqlUnitOfWork(engine, signer, pins=pin_keys)
 
     audit.checkpoint(signed, ADMIN, now=NOW)
     rt = Runtime(Settings(home=home, database_url=db_url), signed, signer=signer)
@@ -64,6 +65,12 @@ def test_staff_list_and_change_residents_and_bad_input_is_a_stable_4xx(api) -> N
     assert rosa["id"] == ROSA and rosa["balance_cents"] == 2000 and rosa["locked"] is False
     bad = client.post(f"/api/v1/residents/{ROSA}/pin", json={"pin": "1"}, headers=staff)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_pin"
+    facilities.add_resident(client.app.state.runtime.uow, STAFF,  # type: ignore[attr-defined]
+                            facility_id="state-prison", resident_id="bea", pin="1357",
+                            now=NOW)
+    taken = client.post("/api/v1/residents/bea/pin", json={"pin": ROSA_PIN}, headers=staff)
+    assert taken.status_code == 409 and taken.json()["error"]["code"] == "pin_taken"
+    assert ROSA not in taken.text
     paid = client.post(f"/api/v1/residents/{ROSA}/deposits", json={"amount": "2.50"},
                        headers=staff)
     assert paid.json()["balance_cents"] == 2250

@@ -35,6 +35,12 @@ def test_residents_list_show_unlock_set_pin_move_and_deactivate(cli: Cli) -> Non
     cli.ok("resident", "unlock", "R1001")
     assert "invalid_pin" in refused(cli, "resident", "set-pin", "R1001", "--pin", "1")
     cli.ok("resident", "set-pin", "R1001", "--pin", "97531")
+    # R1002 holds 5678 at demo-prison: refused, without naming whose PIN it is.
+    taken = refused(cli, "resident", "set-pin", "R1001", "--pin", "5678")
+    assert "pin_taken" in taken and "R1002" not in taken
+    assert "pin_taken" in refused(cli, "resident", "add", "--facility", "demo-prison",
+                                  "--id", "R1003", "--pin", "97531")
+    assert "R1003" not in cli.ok("resident", "list", "--facility", "demo-prison")
     decided = cli.json("call", "decide", "--facility", "demo-prison", "--resident", "R1001",
                        "--to", "2125550100", "--pin", "97531")
     assert decided["mode"] == "recorded"

@@ -21,6 +21,10 @@ ATTORNEY = "+12125550101"  # verified privileged
 ORDINARY = "2025550143"
 BLOCKED = "2025550199"
 UNREGISTERED = "2025550144"
+# Each resident's PIN: distinct within a facility, as the voice menu needs (a PIN another
+# resident of the facility holds is refused when set).
+PINS = {"r1": "1234", "r2": "2345", "rbroke": "3456", "rlock": "4567", "rsoak": "5678",
+        "rshort": "1234", "rlen": "1234", "rremote": "1234"}
 
 NEEDED = ("kamailio", "rtpengine", "sipp", "espeak-ng", "sox")
 
@@ -70,7 +74,7 @@ def populate(s: Stack) -> None:
                                    ("rshort", "short", "20.00"), ("rlen", "lenient", "20.00"),
                                    ("rbroke", "f1", "0"), ("rlock", "f1", "20.00"),
                                    ("rremote", "remote", "20.00"), ("rsoak", "f1", "900.00")):
-        p("resident", "add", "--facility", facility, "--id", rid, "--pin", "1234",
+        p("resident", "add", "--facility", facility, "--id", rid, "--pin", PINS[rid],
           "--balance", balance)
     p("registry", "add", "--number", ATTORNEY, "--kind", "attorney", "--name", "Ann Lawyer",
       "--credential", "NY-1234567", "--verified")

@@ -18,6 +18,9 @@ class Heard:
 
     streams: dict[tuple[int, int], list[float]] = field(
         default_factory=lambda: defaultdict(list))
+    # (arrival, payload type, payload) per (port, SSRC), when the sniffer keeps them.
+    payloads: dict[tuple[int, int], list[tuple[float, int, bytes]]] = field(
+        default_factory=lambda: defaultdict(list))
 
     def add(self, port: int, ssrc: int, at: float) -> None:
         self.streams[(port, ssrc)].append(at)
@@ -27,8 +30,9 @@ class Heard:
 
 
 class Sniffer:
-    def __init__(self, ports: range | set[int]) -> None:
+    def __init__(self, ports: range | set[int], *, payloads: bool = False) -> None:
         self.ports = ports
+        self.keep_payloads = payloads
         self.heard = Heard()
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
@@ -62,4 +66,9 @@ class Sniffer:
                 continue
             if 72 <= (udp[9] & 0x7F) <= 76:
                 continue
-            self.heard.add(dport, struct.unpack(">I", udp[16:20])[0], time.time())
+            ssrc, at = struct.unpack(">I", udp[16:20])[0], time.time()
+            self.heard.add(dport, ssrc, at)
+            if self.keep_payloads:
+                rtp = udp[8:]
+                self.heard.payloads[(dport, ssrc)].append(
+                    (at, rtp[1] & 0x7F, bytes(rtp[12 + 4 * (rtp[0] & 0x0F):])))

@@ -227,27 +227,41 @@ class Stack:
 
 
     def menu_call(self, dialled: str, keys: str, *, hangs_up_after_ms: int | None,
-                  timeout: float = 120) -> Calls:
+                  timeout: float = 120, wait: bool = True,
+                  credentials: tuple[str, str] | None = None) -> Calls:
         """One call from a stock phone (no privline headers): dials ``dialled``, keys
         ``keys`` once answered; hangs up after the pause, or (None) waits for the switch
         to hang up. A phone that could not bind its media ports (another process took
-        them between the check and sipp's start) never called: it is started again."""
+        them between the check and sipp's start) never called: it is started again.
+        Without ``wait`` the phone is left running (``Calls.wait`` ends it). With
+        ``credentials`` (username, password) the phone signs in when challenged
+        (``menu_phone_auth.xml``), and hangs up after the pause."""
         for _ in range(3):
-            calls = self._menu_call(dialled, keys, hangs_up_after_ms, timeout)
+            calls = self._menu_call(dialled, keys, hangs_up_after_ms, timeout, credentials)
+            if not wait:
+                return calls
+            calls.wait(timeout)
             if "Unable to bind" not in calls.errors:
                 return calls
         return calls
 
     def _menu_call(self, dialled: str, keys: str, hangs_up_after_ms: int | None,
-                   timeout: float) -> Calls:
+                   timeout: float, credentials: tuple[str, str] | None) -> Calls:
         tag = uuid.uuid4().hex[:10]
         workdir = self.home / "sipp" / tag
         workdir.mkdir(parents=True)
-        (workdir / "calls.csv").write_text(f"SEQUENTIAL\n{dialled}\n")
+        fields = dialled if credentials is None else f"{dialled};{credentials[0]}"
+        (workdir / "calls.csv").write_text(f"SEQUENTIAL\n{fields}\n")
         scenario = "menu_phone_wait.xml" if hangs_up_after_ms is None else "menu_phone.xml"
+        if credentials is not None:
+            scenario = "menu_phone_auth.xml"
         pcap = digits_pcap(self.home / "sipp", keys)
         xml = workdir / scenario
-        xml.write_text((SCENARIOS / scenario).read_text().replace("DIGITS.pcap", str(pcap)))
+        text = (SCENARIOS / scenario).read_text().replace("DIGITS.pcap", str(pcap))
+        if credentials is not None:
+            text = text.replace("PHONE_USER", credentials[0]).replace(
+                "PHONE_PASSWORD", credentials[1])
+        xml.write_text(text)
         media = free_phone_media()
         argv = [
             "sipp", "-sf", str(xml), "-inf", str(workdir / "calls.csv"),
@@ -258,9 +272,7 @@ class Stack:
         ]
         proc = subprocess.Popen(argv, cwd=workdir, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        calls = Calls(proc, [f"{tag}-1@privline.test"], media, workdir)
-        calls.wait(timeout)
-        return calls
+        return Calls(proc, [f"{tag}-1@privline.test"], media, workdir)
 
 
 @dataclass

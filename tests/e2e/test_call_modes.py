@@ -10,7 +10,7 @@ import pytest
 
 from privline.adapters.switch.recordings import any_files, pcap_files
 from privline.adapters.vault.pcap import read_pcap
-from tests.e2e.conftest import ATTORNEY, ORDINARY, UNREGISTERED, balance_cents
+from tests.e2e.conftest import ATTORNEY, ORDINARY, PINS, UNREGISTERED, balance_cents
 from tests.e2e.sniff import Sniffer
 from tests.e2e.stack import Stack
 
@@ -48,7 +48,7 @@ def test_ordinary_number_is_recorded_both_ways_warned_before_talk_and_charged(
     charged one started minute at the rate announced."""
     before = balance_cents(stack, "r2")
     with Sniffer({stack.uas_media_port}) as far_end:
-        calls = stack.sipp_calls([("f1", "r2", "1234", "0", ORDINARY)], pause_ms=10000,
+        calls = stack.sipp_calls([("f1", "r2", PINS["r2"], "0", ORDINARY)], pause_ms=10000,
                                  wait=False)
         with Sniffer({calls.media_port}) as phone:
             calls.wait()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from privline.adapters.switch.recordings import any_files
-from tests.e2e.conftest import BLOCKED, ORDINARY
+from tests.e2e.conftest import BLOCKED, ORDINARY, PINS
 from tests.e2e.stack import Stack, sip_request
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +25,7 @@ def headers(facility: str, resident: str, pin: str | None = "1234") -> dict[str,
         ("f1", "r1", "9999", ORDINARY, True, 403, "pin_invalid"),
         ("f1", "r1", None, ORDINARY, True, 403, "pin_required"),
         ("f1", "r1", "1234", BLOCKED, True, 403, "number_blocked"),
-        ("f1", "rbroke", "1234", ORDINARY, True, 402, "insufficient_balance"),
+        ("f1", "rbroke", PINS["rbroke"], ORDINARY, True, 402, "insufficient_balance"),
         ("remote", "rremote", "1234", ORDINARY, True, 403, "untrusted_source"),
         ("nowhere", "r1", "1234", ORDINARY, True, 403, "untrusted_source"),
         ("f1", "nobody", "1234", ORDINARY, True, 403, "untrusted_source"),
@@ -57,6 +57,6 @@ def test_fifth_wrong_pin_locks_the_resident_even_against_the_right_pin(stack: St
                            dialled=ORDINARY)[1].get("x-privline-reason") for _ in range(5)]
     assert reasons[:4] == ["pin_invalid"] * 4
     assert reasons[4] in ("pin_invalid", "resident_locked")  # the core locks on the fifth
-    code, fields, _ = sip_request(stack.sip_port, headers=headers("f1", "rlock", "1234"),
+    code, fields, _ = sip_request(stack.sip_port, headers=headers("f1", "rlock", PINS["rlock"]),
                                   dialled=ORDINARY)
     assert (code, fields.get("x-privline-reason")) == (403, "resident_locked")

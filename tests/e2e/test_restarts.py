@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from privline.adapters.switch.recordings import any_files, pcap_files
-from tests.e2e.conftest import ATTORNEY, ORDINARY
+from tests.e2e.conftest import ATTORNEY, ORDINARY, PINS
 from tests.e2e.stack import Calls, Stack
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def place(stack: Stack, count: int, pause_ms: int) -> tuple[Calls, dict[str, str]]:
     """``count`` calls all in progress at once, alternately ordinary and attorney."""
     numbers = [ORDINARY, ATTORNEY]
-    rows = [("f1", "rsoak", "1234", "0", numbers[n % 2]) for n in range(count)]
+    rows = [("f1", "rsoak", PINS["rsoak"], "0", numbers[n % 2]) for n in range(count)]
     calls = stack.sipp_calls(rows, pause_ms=pause_ms, rate=10, wait=False,
                              timeout=600, sample_repeats=1)
     modes = {c: ("recorded" if n % 2 == 0 else "private") for n, c in enumerate(calls.call_ids)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from privline.adapters.switch.recordings import any_files, pcap_files
-from tests.e2e.conftest import ATTORNEY, ORDINARY
+from tests.e2e.conftest import ATTORNEY, ORDINARY, PINS
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ MIX = [
 
 
 def test_soak_500_mixed_calls_privileged_never_recorded_recorded_always(stack: Stack) -> None:
-    rows = [("f1", r, "1234", p, n) for r, p, n, _ in MIX]
+    rows = [("f1", r, PINS[r], p, n) for r, p, n, _ in MIX]
     rows = [rows[i % len(rows)] for i in range(CALLS)]
     # A steady load, closed-loop: at most AT_ONCE calls in progress, so a busy machine
     # slows the soak down instead of overloading the switch (overload is the load

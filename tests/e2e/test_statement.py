@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ATTORNEY, ORDINARY
+from tests.e2e.conftest import ATTORNEY, ORDINARY, PINS
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def test_statement_over_switched_calls_matches_the_records(stack: Stack,
                                                            tmp_path: Path) -> None:
     calls = stack.sipp_calls([("f1", "r1", "1234", "0", ATTORNEY),
-                              ("f1", "r2", "1234", "0", ORDINARY)], pause_ms=3000)
+                              ("f1", "r2", PINS["r2"], "0", ORDINARY)], pause_ms=3000)
     assert calls.proc.returncode == 0, calls.errors
     stack.wait_records(calls.call_ids)
     # The statement is checked by recomputing it from the records: build it once no

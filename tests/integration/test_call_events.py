@@ -116,6 +116,19 @@ def test_why_a_dialog_ended(uow: UnitOfWorkFactory, world: World, seconds: float
     assert state(uow, "e-5@test")[2] == reason
 
 
+@pytest.mark.parametrize(("fault", "reason"), [(None, "hangup"),
+                                               ("recording_file_vanished", "fault")])
+def test_a_bye_ends_a_call_as_a_hangup_unless_a_fault_was_noted_first(
+        uow: UnitOfWorkFactory, world: World, fault: str | None, reason: str) -> None:
+    """The voice menu's BYEs for a fault pass Kamailio's request route as a "bye"."""
+    place(uow, "e-9@test")
+    apply(uow, "e-9@test", "answered", 0)
+    if fault:
+        call_records.call_fault(uow, SWITCH, "e-9@test", at=NOW, fault=fault)
+    apply(uow, "e-9@test", "bye", 20)
+    assert state(uow, "e-9@test")[2] == reason
+
+
 def test_a_call_the_switch_lost_is_closed_as_interrupted_once(
     uow: UnitOfWorkFactory, world: World, tmp_path: Path,
 ) -> None:

@@ -29,12 +29,13 @@ from tests.conftest import (
 )
 from tests.integration.vault_support import SWITCH
 
-BEN = "R2002"
+BEN, BEN_PIN = "R2002", "1357"
 
 
 def decide(uow: UnitOfWorkFactory, *, to: str = FAMILY_NUMBER, resident: str = ROSA,
            at: datetime = NOW) -> int:
-    calls.decide_call(uow, STAFF, CallRequest(PRISON.id, resident, to, False, ROSA_PIN),
+    pin = BEN_PIN if resident == BEN else ROSA_PIN
+    calls.decide_call(uow, STAFF, CallRequest(PRISON.id, resident, to, False, pin),
                       now=at)
     page = call_log.search(uow, ADMIN, call_log.parse_call_filter(), limit=1)
     record = page.items[0].record
@@ -65,7 +66,7 @@ def everything(uow: UnitOfWorkFactory, limit: int, **filters: str) -> list[list[
 def log(uow: UnitOfWorkFactory, world: World) -> dict[str, str]:
     """Rosa's and Ben's calls over three days, with a refusal and a decision at one
     instant (the cursor's tie-break)."""
-    facilities.add_resident(uow, STAFF, facility_id=PRISON.id, resident_id=BEN, pin=ROSA_PIN,
+    facilities.add_resident(uow, STAFF, facility_id=PRISON.id, resident_id=BEN, pin=BEN_PIN,
                             opening_balance_cents=500, now=NOW)
     day2 = NOW + timedelta(days=1)
     made = {

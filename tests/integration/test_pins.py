@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def test_a_pin_hash_from_the_database_cannot_be_checked_without_the_key_file(
 
 def test_pins_are_stored_keyed_never_plain_and_differ_between_residents(
         uow: UnitOfWorkFactory, world: World, engine: Engine, pin_keys: PinKeyring) -> None:
-    facilities.add_resident(uow, STAFF, facility_id=PRISON.id, resident_id="R2002",
+    # One PIN at two facilities (within one, a PIN is unique).
+    facilities.add_facility(uow, ADMIN, replace(PRISON, id="other", phones=()), now=NOW)
+    facilities.add_resident(uow, STAFF, facility_id="other", resident_id="R2002",
                             pin=ROSA_PIN, now=NOW)
     rosa, other = stored_hash(engine), stored_hash(engine, "R2002")
     assert rosa.startswith(f"hmac-sha256${pin_keys.current_id}$")

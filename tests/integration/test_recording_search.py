@@ -11,7 +11,7 @@ from pathlib import Path
 from privline.services import facilities, recordings
 from privline.services import vault as vault_service
 from privline.services.ports import UnitOfWorkFactory
-from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, ROSA, ROSA_PIN, STAFF, World
+from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, ROSA, STAFF, World
 from tests.integration.vault_support import (
     LATER,
     SWITCH,
@@ -24,7 +24,7 @@ from tests.integration.vault_support import (
 def test_recordings_are_searched_by_resident_and_paged_with_what_was_shown_audited(
         uow: UnitOfWorkFactory, world: World, tmp_path: Path) -> None:
     facilities.add_resident(uow, STAFF, facility_id="state-prison", resident_id="R2002",
-                            pin=ROSA_PIN, opening_balance_cents=500, now=NOW)
+                            pin="1357", opening_balance_cents=500, now=NOW)
     vault = make_vault(tmp_path)
     spool = tmp_path / "recordings" / "spool"
     for n, resident in enumerate((ROSA, "R2002", ROSA, ROSA)):

@@ -15,6 +15,8 @@ class AuditAction(StrEnum):
     FACILITY_ADD = "facility.add"
     RESIDENT_ADD = "resident.add"
     BLOCK_ADD = "block.add"
+    PHONE_ADD = "phone.add"  # a phone's SIP digest credentials (never the password)
+    PHONE_REMOVE = "phone.remove"
     ACCOUNT_DEPOSIT = "account.deposit"
     ACCOUNT_CHARGE = "account.charge"
     ACCOUNT_REFUND = "account.refund"

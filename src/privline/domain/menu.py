@@ -17,6 +17,7 @@ PIN_TRIES = 3  # wrong PINs before the menu hangs up
 # The called party's keys.
 ACCEPT, REFUSE, BLOCK = "1", "2", "6"
 MAX_PIN_DIGITS = 12
+MAX_NUMBER_DIGITS = 16  # the private key and an E.164 number with its international prefix
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,12 @@ _WORDS: dict[str, dict[str, str]] = {
         "pin_wrong": "That PIN was not recognised.",
         "pin_failed": "That PIN was not recognised. Goodbye.",
         "no_entry": "No entry was received. Goodbye.",
+        "enter_number": (
+            "Please dial the number you wish to call, then press pound. For a private "
+            "call to a lawyer, doctor or religious adviser, press 7 first."),
         "rate": "This call costs {cents} cents per minute. Please hold.",
         "free_private": "This call is free and private. It is not recorded. Please hold.",
         "call_failed": "The call could not be completed. Goodbye.",
-        "hold": "Please hold while the called party answers.",
         "not_accepted": "The called party did not accept the call. Goodbye.",
         "called_recorded": (
             "This is a call from a resident of {facility}. It will be recorded and may be "
@@ -78,11 +81,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "pin_wrong": "Ese número personal no es válido.",
         "pin_failed": "Ese número personal no es válido. Adiós.",
         "no_entry": "No se recibió ningún número. Adiós.",
+        "enter_number": (
+            "Marque el número al que desea llamar y después la tecla numeral. Para una "
+            "llamada privada a un abogado, médico o consejero religioso, marque 7 primero."),
         "rate": "Esta llamada cuesta {cents} centavos por minuto. Espere, por favor.",
         "free_private": (
             "Esta llamada es gratuita y privada. No se graba. Espere, por favor."),
         "call_failed": "No se pudo completar la llamada. Adiós.",
-        "hold": "Espere mientras contestan su llamada.",
         "not_accepted": "La persona llamada no aceptó la llamada. Adiós.",
         "called_recorded": (
             "Esta es una llamada de una persona detenida en {facility}. Será grabada y puede "

@@ -34,6 +34,12 @@ from privline.adapters.switch.decisions import (
     RouteDecision,
 )
 from privline.adapters.switch.journal import JournalWriter
+from privline.adapters.switch.phone_auth import (
+    PHONE_FACILITY,
+    CorePhones,
+    PhoneDirectory,
+    check_phone,
+)
 from privline.adapters.switch.recordings import has_pcap
 from privline.adapters.switch.shed import ShedCounter
 from privline.adapters.switch.slots import DecisionSlots
@@ -44,6 +50,7 @@ from privline.settings import Settings
 REFUSALS = {
     "missing_headers": (400, "Bad Request"),
     "untrusted_source": (403, "Forbidden"),
+    "phone_auth_failed": (403, "Forbidden"),
     "pin_required": (403, "Forbidden"),
     "pin_invalid": (403, "Forbidden"),
     "resident_locked": (403, "Forbidden"),
@@ -75,8 +82,9 @@ RETRY_AFTER_S = 2
 
 class Router:
     def __init__(self, cfg: SwitchConfig, decisions: DecisionSource, journal: JournalWriter,
-                 ksr: Any) -> None:
+                 ksr: Any, phones: PhoneDirectory | None = None) -> None:
         self.cfg = cfg
+        self.phones = phones  # phones with SIP digest credentials (phone_auth.py)
         self.decisions = decisions
         self.journal = journal
         self.ksr = ksr
@@ -212,8 +220,16 @@ class Router:
         (docs/voice-menu.md). It learns the phone's address from this proxy, never from
         the phone. Record-routed: the phone's BYE passes here and is journalled."""
         k = self.ksr
-        for name in (*PRIVATE_HEADERS, "X-Privline-Source"):
+        for name in (*PRIVATE_HEADERS, "X-Privline-Source", PHONE_FACILITY):
             k.hdr.remove(name)
+        if self.phones is not None:
+            phone = check_phone(k, self.phones)
+            if phone.refused:
+                return self.refuse("phone_auth_failed", k.pv.get("$ci") or "")
+            if phone.challenged:
+                return 1
+            if phone.facility:
+                k.hdr.append(f"{PHONE_FACILITY}: {phone.facility}\r\n")
         k.hdr.append(f"X-Privline-Source: {k.pv.get('$si') or ''}\r\n")
         k.rr.record_route()
         k.pv.sets("$du", f"sip:127.0.0.1:{self.cfg.ivr_port}")
@@ -361,7 +377,10 @@ def build_router(ksr: Any, decisions: DecisionSource | None = None) -> Router:
             # shared across the fork; each worker opens its own.
             runtime.engine.dispose()
         decisions = CoreDecisions(runtime.uow)
-    return Router(cfg, decisions, JournalWriter(cfg.journal_dir), ksr)
+        phones: PhoneDirectory | None = CorePhones(runtime.uow)
+    else:
+        phones = None  # a stub's routing (the benchmark's): no phone credentials
+    return Router(cfg, decisions, JournalWriter(cfg.journal_dir), ksr, phones)
 
 
 def mod_init() -> KamailioApp:

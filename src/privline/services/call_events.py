@@ -124,7 +124,12 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
         call_records.answer_call(uow, actor, event.call_id, answered or event.at,
                                  accepted_at=event.at if answered else None)
     elif event.kind == "bye":
-        call_records.close_call(uow, actor, event.call_id, event.at, "hangup")
+        # A BYE the voice menu sent for a fault the agent noted (the menu's legs pass
+        # Kamailio's request route, a kiosk dialog's timer BYEs do not) ends as a fault.
+        record = uow.calls.get(event.call_id)
+        faulted = record is not None and record.fault is not None
+        call_records.close_call(uow, actor, event.call_id, event.at,
+                                "fault" if faulted else "hangup")
     elif event.kind == "ended":
         record = uow.calls.get(event.call_id)
         if record is None:

@@ -43,6 +43,14 @@ def facility_for_phone(uow_factory: UnitOfWorkFactory, actor: Actor,
     return next(iter(winners.values())) if len(winners) == 1 else None
 
 
+def facility_by_id(uow_factory: UnitOfWorkFactory, actor: Actor,
+                   facility_id: str) -> Facility | None:
+    """The facility of a phone that authenticated with its credentials."""
+    check_allowed(actor, Action.DECIDE_CALL)
+    with uow_factory() as uow:
+        return uow.facilities.get(facility_id)
+
+
 def resident_for_pin(uow_factory: UnitOfWorkFactory, actor: Actor, facility_id: str,
                      pin: str) -> tuple[str, str | None] | None:
     """(resident id, their own menu language) of the facility's resident whose PIN this

@@ -76,6 +76,17 @@ def _validate_facility(facility: Facility, now: datetime) -> None:
         raise InvalidInput(f"unknown region {facility.region}", code="invalid_region")
 
 
+def refuse_taken_pin(uow: UnitOfWork, facility_id: str, resident_id: str, pin: str) -> None:
+    """Refuse a PIN another resident of the facility holds (the voice menu knows a
+    resident by PIN alone), saying nothing of whose it is. Every path that sets a PIN
+    (add, reset, move) calls this inside its transaction, before writing."""
+    uow.residents.lock_pins(facility_id)
+    if pins.held_by_another(pins.require(uow.pins), uow.residents.pin_hashes(facility_id),
+                            pin, resident_id):
+        raise Conflict(f"this PIN is already in use at facility {facility_id}; choose "
+                       "another", code="pin_taken", facility=facility_id)
+
+
 def get_facility(uow: UnitOfWork, facility_id: str) -> Facility:
     facility = uow.facilities.get(facility_id)
     if facility is None:
@@ -112,6 +123,7 @@ def add_resident(
             raise Conflict(f"resident {resident_id} already exists at facility "
                            f"{existing.facility_id}", code="resident_exists",
                            facility=existing.facility_id)
+        refuse_taken_pin(uow, facility_id, resident_id, pin)
         uow.residents.add(resident, now)
         if opening_balance_cents:
             uow.accounts.post(LedgerLine(resident_id, "deposit", opening_balance_cents, now,

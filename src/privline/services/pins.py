@@ -15,6 +15,7 @@ under a key that is no longer the current one: rotation needs no reset.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import argon2
@@ -55,6 +56,17 @@ def legacy_matches(pin_hash: str, pin: str) -> bool:
         return bool(_argon2.verify(pin_hash, pin))
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
         return False
+
+
+def held_by_another(keyring: PinKeyring, hashes: Iterable[tuple[str, str, str | None]],
+                    pin: str, resident_id: str) -> bool:
+    """Whether a resident other than ``resident_id`` among ``hashes`` (a facility's, as
+    ``ResidentRepository.pin_hashes`` gives them) holds ``pin``: the voice menu finds a
+    resident by PIN alone, so two holders would make it identify nobody. Old argon2
+    hashes are not tried (tens of milliseconds each, inside the writer's transaction)."""
+    return any(rid != resident_id and not is_legacy(pin_hash)
+               and check(keyring, rid, pin_hash, pin).matched
+               for rid, pin_hash, _ in hashes)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from privline.domain.text import parse_pin
 from privline.services import audit, pins
 from privline.services.access import check_allowed
 from privline.services.errors import Conflict, InvalidInput, NotFound, checked
-from privline.services.facilities import _validate_facility, get_facility
+from privline.services.facilities import _validate_facility, get_facility, refuse_taken_pin
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.records import BlockRow, CallFilter, LedgerRow, ResidentRow
 
@@ -243,7 +243,8 @@ def set_pin(uow_factory: UnitOfWorkFactory, actor: Actor, resident_id: str, *, p
     check_allowed(actor, Action.RESIDENT_WRITE)
     checked(parse_pin, pin)
     with uow_factory() as uow:
-        _resident(uow, resident_id)
+        row = _resident(uow, resident_id)
+        refuse_taken_pin(uow, row.facility_id, resident_id, pin)
         uow.records.set_pin_hash(resident_id,
                                  pins.hash_pin(pins.require(uow.pins), resident_id, pin))
         audit.record(uow, actor, AuditAction.RESIDENT_SET_PIN, f"resident:{resident_id}", now)

@@ -27,6 +27,7 @@ from privline.services.ports.facilities import (
     PinKeyring,
     ResidentRepository,
 )
+from privline.services.ports.phones import PhoneRepository
 from privline.services.ports.portal import PortalRepository
 from privline.services.ports.registry import RegistryRepository
 from privline.services.ports.users import (
@@ -191,6 +192,7 @@ class SqlUnitOfWork:
     residents: ResidentRepository
     accounts: AccountRepository
     blocks: BlockRepository
+    phones: PhoneRepository
     registry: RegistryRepository
     users: UserRepository
     tokens: TokenRepository
@@ -233,6 +235,7 @@ class SqlUnitOfWork:
         self.residents = repos.SqlResidents(conn)
         self.accounts = repos.SqlAccounts(conn)
         self.blocks = repos.SqlBlocks(conn)
+        self.phones = repos.SqlPhones(conn)
         self.registry = repos.SqlRegistry(conn)
         self.users = repos.SqlUsers(conn)
         self.tokens = repos.SqlTokens(conn)

@@ -32,6 +32,7 @@ from typing import Any
 
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.errors import NgError, NgTimeout, SwitchError
+from privline.adapters.switch.menu_control import MenuControl
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.prompts import Prompts
 from privline.adapters.switch.recordings import escaped, pcap_files, recorded_call_ids
@@ -79,6 +80,7 @@ class Announcer:
         self.records = records
         self.prompts = Prompts(cfg.prompts_dir)
         self.rpc = KamailioRpc(cfg.rpc_socket)
+        self.menu_control = MenuControl(cfg.ivr_control)
         self.calls: dict[str, Call] = {}
         self._scan: tuple[float, set[str]] | None = None
         self._released: dict[str, None] = {}  # oldest first
@@ -255,6 +257,7 @@ class Announcer:
         """A recorded call without its recording is a hole: end it, loudly. The record
         notes the fault first, so the dialog's end closes it as a fault.
 
+        A voice-menu call is ended by the menu, which holds its two SIP legs.
         Kamailio refuses to end a dialog it has not seen confirmed yet (its ACK late on
         a busy machine) and its RPC answer does not say so: ask again until the dialog's
         end comes back through the journal. If it never does, release the media (the
@@ -263,8 +266,11 @@ class Announcer:
         await self.records.fault(call.call_id, _now(), what)
         for attempt in range(END_TRIES):
             try:
-                await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
-                                        call.to_tag or "")
+                if call.info.get("menu"):  # the voice menu holds both legs, not Kamailio
+                    await asyncio.to_thread(self.menu_control.end_call, call.call_id)
+                else:
+                    await asyncio.to_thread(self.rpc.end_call, call.call_id, call.from_tag,
+                                            call.to_tag or "")
             except SwitchError as exc:
                 log.error("ending faulted call %s (try %d): %s", call.call_id, attempt + 1,
                           exc)

@@ -29,6 +29,7 @@ class SwitchConfig:
     # The voice menu (docs/voice-menu.md); ivr_port 0: no voice menu.
     ivr_port: int = 5064
     ivr_media_port: int = 5066
+    menu_number: str = "100"  # dialled: the menu asks for the number ("" : off)
     rtp_port_min: int = 30000
     rtp_port_max: int = 40000
     kamailio_children: int = 10
@@ -50,6 +51,7 @@ class SwitchConfig:
             ng_port=settings.ng_port,
             ivr_port=settings.ivr_port,
             ivr_media_port=settings.ivr_media_port,
+            menu_number=settings.menu_number,
             rtp_port_min=settings.rtp_ports[0],
             rtp_port_max=settings.rtp_ports[1],
             kamailio_children=settings.kamailio_children,
@@ -100,6 +102,11 @@ class SwitchConfig:
     @property
     def rpc_socket(self) -> Path:
         return self.run_dir / "kamailio-rpc.sock"
+
+    @property
+    def ivr_control(self) -> Path:
+        """The voice menu's control socket (adapters/switch/menu_control.py)."""
+        return self.run_dir / "ivr-control.sock"
 
 
 def default_python_paths() -> tuple[str, ...]:
@@ -186,6 +193,7 @@ loadmodule "textops.so"
 loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "sdpops.so"
+loadmodule "auth.so"
 loadmodule "dialog.so"
 loadmodule "jsonrpcs.so"
 loadmodule "rtpengine.so"

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -30,9 +31,11 @@ from privline.adapters.switch.decisions import RouteDecision
 from privline.adapters.switch.errors import SwitchError
 from privline.adapters.switch.journal import JournalWriter
 from privline.adapters.switch.legs import Addr, Endpoint, PhoneLeg, TrunkLeg
+from privline.adapters.switch.menu_control import MenuControlServer
 from privline.adapters.switch.menu_core import MenuCore, MenuFacility
 from privline.adapters.switch.menu_media import MenuMedia
 from privline.adapters.switch.ng import AsyncNgClient
+from privline.adapters.switch.phone_auth import PHONE_FACILITY
 from privline.adapters.switch.prompts import Prompts
 from privline.adapters.switch.recordings import has_pcap
 from privline.domain import menu
@@ -40,13 +43,14 @@ from privline.domain import menu
 log = logging.getLogger("privline.switch.ivr")
 SOURCE_HEADER = "X-Privline-Source"
 DIGIT_TIMEOUT_S = 5.0  # after a prompt ends, or between two digits
+RING_REPEATS = 20  # ringback cycles of 6 s: longer than the trunk's INVITE may take
 AGENT_STALE_S = 5.0  # as the routing: no warnings without the agent, so no recorded call
 # The SIP code each refusal is journalled with (the phone's leg may already be answered).
 CODES = {"untrusted_source": 403, "late_offer_refused": 488, "pin_required": 403,
          "pin_invalid": 403, "decision_unavailable": 503, "agent_unavailable": 503,
          "media_unavailable": 503, "recording_fault": 500, "trunk_unreachable": 503,
          "unknown_mode": 500, "called_party_refused": 603, "called_party_silent": 480,
-         "called_party_blocked": 603, "abandoned": 487}
+         "called_party_blocked": 603, "abandoned": 487, "number_required": 484}
 _EVENTS = {**{n: str(n) for n in range(10)}, 10: "*", 11: "#"}
 
 
@@ -86,6 +90,14 @@ class VoiceMenu:
         call = self.calls.get(call_id)
         if call is not None:
             call.digits.put_nowait((tag, digit))
+
+    def end(self, call_id: str) -> bool:
+        """The call agent found a fault on this call: BYE both legs (menu_control.py)."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return False
+        call.ending = asyncio.ensure_future(call.teardown())
+        return True
 
     def request(self, msg: sip.SipMessage, source: Addr) -> None:
         call = self.calls.get(msg.call_id)
@@ -175,6 +187,18 @@ class MenuCall:
         if self.task is not None:
             self.task.cancel()
 
+    async def teardown(self) -> None:
+        """End both legs from the menu's side (the agent asked, for a fault it noted on
+        the record first): the journalled ``bye`` closes the record, as a fault."""
+        if self.trunk is not None and self.trunk.answered and not self.trunk.ended.is_set():
+            self.menu.event("bye", self.call_id)
+        if self.trunk is not None:
+            self.trunk.cancel()
+        await asyncio.gather(self.phone.bye(), *(() if self.trunk is None
+                                                 else (self.trunk.bye(),)))
+        if self.task is not None:
+            self.task.cancel()
+
     # -- the menu ------------------------------------------------------------------------
     async def run(self) -> None:
         try:
@@ -214,10 +238,21 @@ class MenuCall:
     async def _run(self) -> None:
         invite = self.phone.invite
         self.phone.reply(100, "Trying")
-        dialled = menu.parse_dialled(sip.user_of(invite.uri))
-        self.who = {"facility": None, "resident": None, "dialled": dialled.number or None}
-        source = invite.get(SOURCE_HEADER.lower()) or ""
-        facility = await asyncio.to_thread(self.menu.core.facility_at, source)
+        user = sip.user_of(invite.uri)
+        dialled = menu.parse_dialled(user)
+        # The menu's own number: the number to call is asked for after the PIN.
+        ask_number = bool(self.menu.cfg.menu_number) and \
+            user.strip() == self.menu.cfg.menu_number
+        self.who = {"facility": None, "resident": None,
+                    "dialled": None if ask_number else dialled.number or None}
+        # A phone that authenticated is its credentials' facility's (phone_auth.py);
+        # any other is known by its address. Both headers come from the routing.
+        phone_facility = invite.get(PHONE_FACILITY.lower())
+        if phone_facility:
+            facility = await asyncio.to_thread(self.menu.core.facility_named, phone_facility)
+        else:
+            source = invite.get(SOURCE_HEADER.lower()) or ""
+            facility = await asyncio.to_thread(self.menu.core.facility_at, source)
         if facility is None:
             await self.refuse("untrusted_source")
             return
@@ -238,6 +273,13 @@ class MenuCall:
         if resident is None:
             return
         self.who["resident"] = resident
+        if ask_number:
+            entry = await self.collect("enter_number", max_digits=menu.MAX_NUMBER_DIGITS)
+            if not entry:
+                await self.refuse("number_required", say="no_entry")
+                return
+            dialled = menu.parse_dialled(entry)
+            self.who["dialled"] = dialled.number
         self.decided = True
         try:
             decision = await asyncio.to_thread(
@@ -288,11 +330,23 @@ class MenuCall:
             await asyncio.sleep(ms / 1000)
         return ends
 
+    async def ring(self) -> None:
+        """Ringing to the resident (only the ring tone: the called party's media stays
+        blocked until acceptance). A ring that cannot play is only comfort lost."""
+        try:
+            path = await asyncio.to_thread(self.menu.prompts.ringback)
+            with contextlib.suppress(SwitchError):  # nothing playing yet: nothing to stop
+                await self.menu.media.stop(self.call_id, self.phone.from_tag)
+            await self.menu.media.play(self.call_id, self.phone.from_tag, path,
+                                       repeat=RING_REPEATS)
+        except SwitchError as exc:
+            log.error("no ringback for %s: %s", self.call_id, exc)
+
     async def collect(self, prompt: str, *, tag: str | None = None,
-                      one_key: bool = False) -> str:
-        """Digits from the party ``tag`` (the phone by default) up to ``#`` (or the most a
-        PIN has, or the first key with ``one_key``); a digit stops the prompt (barge-in);
-        silence after the prompt repeats it once, then gives up (empty)."""
+                      one_key: bool = False, max_digits: int = menu.MAX_PIN_DIGITS) -> str:
+        """Digits from the party ``tag`` (the phone by default) up to ``#`` (or
+        ``max_digits``, or the first key with ``one_key``); a digit stops the prompt
+        (barge-in); silence after the prompt repeats it once, then gives up (empty)."""
         tag = tag or self.phone.from_tag
         for _ in range(2):
             ends = await self.say(prompt, wait=False, to=tag)
@@ -317,7 +371,7 @@ class MenuCall:
                         return entry
                     continue
                 entry += digit
-                if len(entry) >= menu.MAX_PIN_DIGITS:
+                if len(entry) >= max_digits:
                     return entry
                 deadline = time.monotonic() + DIGIT_TIMEOUT_S
             if entry:
@@ -341,7 +395,7 @@ class MenuCall:
         else:
             await self.say("rate", wait=True, rate_per_minute=d.rate_per_minute)
         self.menu.event(
-            "decided", self.call_id, from_tag=self.phone.from_tag,
+            "decided", self.call_id, from_tag=self.phone.from_tag, menu=True,
             facility_name=self.facility.name,
             reminder_interval_s=self.facility.reminder_interval_s, mode=d.mode,
             announcements=list(d.announcements), rate_per_minute=str(d.rate_per_minute),
@@ -349,7 +403,7 @@ class MenuCall:
         number = d.number or self.who["dialled"] or ""
         trunk = self.trunk = TrunkLeg(self.menu.endpoint, self.menu.trunk, number)
         self.menu.calls[trunk.call_id] = self
-        await self.say("hold", wait=False)
+        await self.ring()
         final = await trunk.invite(self.far_sdp)
         if final is None or not 200 <= final.status < 300:
             code = 408 if final is None else final.status
@@ -368,6 +422,7 @@ class MenuCall:
         except SwitchError:
             await self._fault("media_unavailable")
             return
+        await self.ring()  # again: the re-offer that joined the trunk may stop a player
         if not await self.accepted(d, number):
             return
         try:
@@ -404,6 +459,8 @@ class MenuCall:
         private = d.mode == "private"
         key = await self.collect("called_private" if private else "called_recorded",
                                  tag=self.far_tag, one_key=True)
+        with contextlib.suppress(SwitchError):
+            await self.menu.media.stop(self.call_id, self.phone.from_tag)  # the ringing
         if key == menu.ACCEPT:
             return True
         reason = "called_party_refused" if key else "called_party_silent"
@@ -441,6 +498,11 @@ async def serve(cfg: SwitchConfig, core: MenuCore) -> None:
                                         local_addr=("127.0.0.1", cfg.ivr_port))
     await loop.create_datagram_endpoint(lambda: DtmfSink(menu_),
                                         local_addr=("127.0.0.1", cfg.ivr_media_port))
+    with contextlib.suppress(FileNotFoundError):
+        cfg.ivr_control.unlink()  # left by a menu that was killed
+    await loop.create_datagram_endpoint(lambda: MenuControlServer(menu_.end),
+                                        local_addr=str(cfg.ivr_control),
+                                        family=socket.AF_UNIX)
     log.info("voice menu on 127.0.0.1:%d (digits on %d)", cfg.ivr_port, cfg.ivr_media_port)
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

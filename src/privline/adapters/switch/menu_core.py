@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Protocol
 
 from privline.adapters.switch.decisions import SWITCH_ACTOR, CoreDecisions, RouteDecision
+from privline.domain.model import Facility
 from privline.services.blocks import called_party_block
-from privline.services.callers import facility_for_phone, resident_for_pin
+from privline.services.callers import facility_by_id, facility_for_phone, resident_for_pin
 from privline.services.ports import UnitOfWorkFactory
 
 
@@ -25,8 +26,14 @@ class MenuFacility:
     language: str = "en"
 
 
+def _menu_facility(found: Facility | None) -> MenuFacility | None:
+    return None if found is None else MenuFacility(
+        found.id, found.name, found.reminder_interval_s, found.language)
+
+
 class MenuCore(Protocol):
     def facility_at(self, address: str) -> MenuFacility | None: ...
+    def facility_named(self, facility_id: str) -> MenuFacility | None: ...
     def resident(self, facility_id: str, pin: str) -> tuple[str, str | None] | None:
         """(resident id, their language or None) of the PIN's resident."""
         ...
@@ -45,9 +52,10 @@ class CoreMenu:
         self._decisions = CoreDecisions(uow_factory)
 
     def facility_at(self, address: str) -> MenuFacility | None:
-        found = facility_for_phone(self._uow_factory, SWITCH_ACTOR, address)
-        return None if found is None else MenuFacility(
-            found.id, found.name, found.reminder_interval_s, found.language)
+        return _menu_facility(facility_for_phone(self._uow_factory, SWITCH_ACTOR, address))
+
+    def facility_named(self, facility_id: str) -> MenuFacility | None:
+        return _menu_facility(facility_by_id(self._uow_factory, SWITCH_ACTOR, facility_id))
 
     def resident(self, facility_id: str, pin: str) -> tuple[str, str | None] | None:
         return resident_for_pin(self._uow_factory, SWITCH_ACTOR, facility_id, pin)

@@ -61,17 +61,24 @@ class MenuMedia:
         await self._call("answer", call_id, **BASE, **{
             "from-tag": phone_tag, "to-tag": far_tag, "sdp": trunk_sdp, "record call": flag})
 
-    async def play(self, call_id: str, tag: str, path: Path) -> int:
-        """Play a WAV to the party with this tag; its length in ms."""
-        reply = await self._call("play media", call_id, **{"from-tag": tag, "file": str(path)})
+    async def play(self, call_id: str, tag: str, path: Path, *, repeat: int = 1) -> int:
+        """Play a WAV (``repeat`` times) to the party with this tag; its length in ms."""
+        params: dict[str, Any] = {"from-tag": tag, "file": str(path)}
+        if repeat > 1:
+            params["repeat-times"] = repeat
+        reply = await self._call("play media", call_id, **params)
         return int(reply.get("duration", 0))
 
     async def stop(self, call_id: str, tag: str) -> None:
         await self._call("stop media", call_id, **{"from-tag": tag})
 
     async def block(self, call_id: str, tag: str, on: bool) -> None:
-        await self._call("block media" if on else "unblock media", call_id,
-                         **{"from-tag": tag})
+        """Hold back (or let through) what this party sends: its audio and its RFC 4733
+        key presses, which ``block media`` alone lets pass (rtpengine still reports
+        each digit to the menu)."""
+        verb = "block" if on else "unblock"
+        for what in ("media", "DTMF"):
+            await self._call(f"{verb} {what}", call_id, **{"from-tag": tag})
 
     async def delete(self, call_id: str) -> None:
         await self._call("delete", call_id)

@@ -63,6 +63,20 @@ class Prompts:
             os.replace(out, target)
         return target
 
+    def ringback(self) -> Path:
+        """The ring tone a resident hears while the called party is rung and decides:
+        440 + 480 Hz, 2 s on and 4 s off (the North American ringback), made by sox."""
+        target = self.folder / "ringback-440-480-2-4-alaw.wav"
+        if target.exists():
+            return target
+        sox = shutil.which("sox") or "sox"
+        with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
+            out = Path(tmp) / "out.wav"
+            _run([sox, "-n", *ALAW, str(out), "synth", "2", "sine", "440", "sine", "mix",
+                  "480", "vol", "0.4", "pad", "0", "4"])
+            os.replace(out, target)
+        return target
+
     def sequence(self, parts: Sequence[tuple[str, str]]) -> Path:
         """One WAV saying several prompts in order (played as one, under one block)."""
         if len(parts) == 1:

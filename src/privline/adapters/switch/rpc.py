@@ -16,6 +16,26 @@ from privline.adapters.switch.errors import SwitchError
 _ids = count(1)
 
 
+def unix_request(path: Path, request: dict[str, Any], timeout: float, what: str) -> Any:
+    """Send one JSON datagram to the UNIX socket ``path`` and return its JSON answer
+    (the answer comes to a socket of our own, in a fresh folder beside ``path``)."""
+    folder = tempfile.mkdtemp(prefix="rpc-", dir=path.parent)
+    mine = os.path.join(folder, "c.sock")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.bind(mine)
+            sock.settimeout(timeout)
+            sock.sendto(json.dumps(request).encode(), str(path))
+            return json.loads(sock.recv(1 << 20))
+    except (OSError, ValueError) as exc:
+        raise SwitchError(f"{what} failed: {exc}", retryable=True) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(mine)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
 class KamailioRpc:
     def __init__(self, socket_path: Path, timeout: float = 2.0) -> None:
         self.socket_path = socket_path
@@ -23,21 +43,7 @@ class KamailioRpc:
 
     def call(self, method: str, *params: Any) -> Any:
         request = {"jsonrpc": "2.0", "method": method, "params": list(params), "id": next(_ids)}
-        folder = tempfile.mkdtemp(prefix="rpc-", dir=self.socket_path.parent)
-        mine = os.path.join(folder, "c.sock")
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.bind(mine)
-                sock.settimeout(self.timeout)
-                sock.sendto(json.dumps(request).encode(), str(self.socket_path))
-                reply = json.loads(sock.recv(1 << 20))
-        except (OSError, ValueError) as exc:
-            raise SwitchError(f"kamailio rpc {method} failed: {exc}", retryable=True) from exc
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(mine)
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+        reply = unix_request(self.socket_path, request, self.timeout, f"kamailio rpc {method}")
         if "error" in reply:
             raise SwitchError(f"kamailio rpc {method}: {reply['error']}")
         return reply.get("result")

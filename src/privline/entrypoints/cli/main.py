@@ -13,6 +13,7 @@ from privline.entrypoints.cli import (  # noqa: F401
     blocks,
     facilities,
     imports,
+    phones,
     registry,
     report,
     residents,

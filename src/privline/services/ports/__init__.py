@@ -21,6 +21,7 @@ from privline.services.ports.facilities import (
     PinKeyring,
     ResidentRepository,
 )
+from privline.services.ports.phones import PhoneRepository
 from privline.services.ports.portal import PortalRepository
 from privline.services.ports.registry import RegistryRepository
 from privline.services.ports.users import (
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     residents: ResidentRepository
     accounts: AccountRepository
     blocks: BlockRepository
+    phones: PhoneRepository  # phones known by SIP digest credentials
     registry: RegistryRepository
     users: UserRepository
     tokens: TokenRepository  # API tokens

@@ -35,6 +35,10 @@ class ResidentRepository(Protocol):
     def pin_hashes(self, facility_id: str) -> Sequence[tuple[str, str, str | None]]:
         """(resident id, stored PIN hash, language) of every resident of the facility."""
         ...
+    def lock_pins(self, facility_id: str) -> None:
+        """Serialise this transaction with every other that sets a PIN at the facility
+        (taken before ``pin_hashes`` is read for a uniqueness check)."""
+        ...
 
 
 class BlockRepository(Protocol):

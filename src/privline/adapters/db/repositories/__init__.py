@@ -5,6 +5,7 @@ from privline.adapters.db.repositories.accounts import SqlAccounts
 from privline.adapters.db.repositories.audit import SqlAudit
 from privline.adapters.db.repositories.calls import SqlCalls
 from privline.adapters.db.repositories.facilities import SqlBlocks, SqlFacilities, SqlResidents
+from privline.adapters.db.repositories.phones import SqlPhones
 from privline.adapters.db.repositories.portal import SqlPortal
 from privline.adapters.db.repositories.records import SqlRecords
 from privline.adapters.db.repositories.registry import SqlRegistry
@@ -27,6 +28,7 @@ __all__ = [
     "SqlAccounts",
     "SqlAudit",
     "SqlBlocks",
+    "SqlPhones",
     "SqlCalls",
     "SqlDisclosures",
     "SqlFacilities",

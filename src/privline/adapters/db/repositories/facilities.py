@@ -98,6 +98,15 @@ class SqlResidents(SqlRepository):
             _r.facility_id == facility_id).order_by(_r.id))
         return [(str(r[0]), str(r[1]), r[2]) for r in rows]
 
+    def lock_pins(self, facility_id: str) -> None:
+        # Every PIN change appends to the audit chain, whose head row it locks until
+        # commit; taking that lock first orders two PIN changes (as vault.lock_number
+        # does, and for the same deadlock-free reason). SQLite: BEGIN IMMEDIATE already
+        # gave this transaction the only write lock.
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(select(t.audit_head.c.seq).where(t.audit_head.c.id == 1)
+                              .with_for_update())
+
     def save(self, resident: Resident) -> None:
         self.conn.execute(_SAVE_RESIDENT, {
             "rid": resident.id, "pin_hash": resident.pin_hash, "active": resident.active,

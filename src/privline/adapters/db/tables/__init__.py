@@ -9,6 +9,7 @@ from privline.adapters.db.tables.audit import audit_checkpoints, audit_events, a
 from privline.adapters.db.tables.calls import call_events, call_refusals, call_warnings, calls
 from privline.adapters.db.tables.compliance import statements
 from privline.adapters.db.tables.facilities import blocked_numbers, facilities, residents
+from privline.adapters.db.tables.phones import phone_credentials
 from privline.adapters.db.tables.portal import portal_numbers, portal_registrations
 from privline.adapters.db.tables.registry import import_runs, registry_entries
 from privline.adapters.db.tables.users import (
@@ -38,6 +39,7 @@ __all__ = [
     "calls",
     "disclosures",
     "facilities",
+    "phone_credentials",
     "facility_vault_settings",
     "import_runs",
     "incidents",
