@@ -101,7 +101,7 @@ def test_calls_are_listed_filtered_and_paged_as_the_cli_prints_them(api, uow) ->
                       headers=staff).json()
     assert (rest["more"], rest["next"], rest["calls"][0]["to"]) == (False, None, "+12125550100")
     shown = client.get(f"/api/v1/calls/{rest['calls'][0]['id']}", headers=staff).json()
-    assert shown["number"] == "+12125550100"
+    assert shown == rest["calls"][0]  # one call in the shape the log lists it
     found = client.get("/api/v1/calls", params={"number": "(415) 555-0142", "mode": "private",
                                                 "since": "2026-07-01T00:00:00Z"},
                        headers=staff).json()["calls"]

@@ -1,6 +1,8 @@
 """What every browser test shares: Debian's Chromium driven by Playwright, a real
 `privline serve` on a free 127.0.0.1 port over a demo installation, signing in, and
-screenshots.
+screenshots. The tests set the installation up with the same `privline` main() run in
+this process (tests/support/inprocess.py): the server is the process under test, a new
+interpreter per setup command would only add its start-up.
 
 No skip: scripts/install.sh installs Debian's chromium, and a missing browser must fail
 the suite rather than hide the only end-to-end tests of the pages.
@@ -22,7 +24,9 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.inprocess import run_privline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -43,12 +47,11 @@ class Account:
 class Server:
     base: str
     env: dict[str, str]
-    exe: str
     home: Path
 
-    def privline(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run([self.exe, *args], env=self.env, check=check,
-                              capture_output=True, text=True)
+    def privline(self, *args: str) -> str:
+        done = run_privline(args, self.env)
+        assert done.returncode == 0, f"privline {' '.join(args)}: {done.stderr}"
         return done.stdout
 
     def account(self, name: str, role: str, password: str = PASSWORD) -> tuple[int, Account]:
@@ -84,10 +87,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     env |= {"PRIVLINE_HOME": str(home), "PRIVLINE_API_PORT": str(port),
             "PRIVLINE_API_HOST": "127.0.0.1"}
     exe = str(Path(sys.executable).with_name("privline"))
-    subprocess.run([exe, "init", "--demo"], env=env, check=True, capture_output=True)
+    server = Server(f"http://127.0.0.1:{port}", env, home)
+    server.privline("init", "--demo")
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([exe, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = server.base
     try:
         # Polled until it answers (the deadline only reports a server that never did).
         deadline = time.monotonic() + 60
@@ -100,25 +104,35 @@ def server(tmp_path: Path) -> Iterator[Server]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
-        yield Server(base, env, exe, home)
+        yield server
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium per module, each test in a fresh context (own cookies and storage).
+    Not per session: between its calls the sync API leaves its event loop marked as
+    running in this thread, which would break the asyncio tests a worker runs later."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1100, "height": 900},
-                                      accept_downloads=True)
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS)
         try:
-            yield context.new_page()
+            yield launched
         finally:
-            context.close()
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900},
+                                  accept_downloads=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def sign_in(page: Page, server: Server, account: Account) -> None:

@@ -1,14 +1,17 @@
 """What the crash-safety harness runs in child processes, to be killed with SIGKILL.
 
 Each child builds its own engine and vault (nothing inherited but the code), tells the
-parent it is ready, then works: the parent kills it at a random moment of the work.
-A child also leaves a trace (a line per step, flushed, not fsynced: SIGKILL loses no
-page cache) so the harness can say where its kills landed.
+parent it is ready, then works: the parent kills it at a random moment of the work, or
+the ingest child kills itself with SIGKILL right after a chosen step (so every step
+boundary is hit however busy the machine is). A child also leaves a trace (a line per
+step, flushed, not fsynced: SIGKILL loses no page cache) so the harness can say where
+its kills landed.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,43 +33,56 @@ INGESTER = Actor("ingest-worker", Role.SWITCH)
 
 
 class _TracedBlobs(Blobs):
-    def __init__(self, store: FolderBlobStore, trace: IO[str]) -> None:
+    def __init__(self, store: FolderBlobStore, trace: Trace) -> None:
         super().__init__(store)
         self.trace = trace
 
     def put(self, blob_id: str, data: Buffer) -> None:
-        _mark(self.trace, "put")
+        self.trace.mark("put")
         super().put(blob_id, data)
-        _mark(self.trace, "put-done")  # from here until "indexed": an unindexed blob
+        self.trace.mark("put-done")  # from here until "indexed": an unindexed blob
 
 
 class _TracedSource(SpoolSource):
-    def __init__(self, root: Path, trace: IO[str]) -> None:
+    def __init__(self, root: Path, trace: Trace) -> None:
         super().__init__(root)
         self.trace = trace
 
     def remove(self, item: SpooledItem) -> None:
-        _mark(self.trace, "indexed-or-refused")  # the transaction has committed
+        self.trace.mark("indexed-or-refused")  # the transaction has committed
         super().remove(item)
-        _mark(self.trace, "removed")
+        self.trace.mark("removed")
 
 
-def _mark(trace: IO[str], what: str) -> None:
-    trace.write(what + "\n")
-    trace.flush()
+class Trace:
+    """The child's steps, one line each; with ``die_after`` (step, n) the child kills
+    itself (SIGKILL, as the harness would) right after writing that step the n-th time."""
+
+    def __init__(self, out: IO[str], die_after: tuple[str, int] | None = None) -> None:
+        self.out, self.die_after = out, die_after
+        self.seen: dict[str, int] = {}
+
+    def mark(self, what: str) -> None:
+        self.out.write(what + "\n")
+        self.out.flush()
+        self.seen[what] = self.seen.get(what, 0) + 1
+        if self.die_after == (what, self.seen[what]):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
-def open_vault(home: Path, trace: IO[str]) -> Vault:
+def open_vault(home: Path, trace: Trace) -> Vault:
     return Vault(_TracedSource(home / "recordings" / "spool", trace),
                  MasterKeyring(MasterKey.load(home / "keys" / "master.key")),
                  _TracedBlobs(FolderBlobStore(home / "vault"), trace))
 
 
-def ingest_child(db_url: str, home: str, trace_path: str, ready: Connection) -> None:
+def ingest_child(db_url: str, home: str, trace_path: str,
+                 die_after: tuple[str, int] | None, ready: Connection) -> None:
     """Ingest the whole spool once, as `privline vault ingest` does."""
     engine = make_engine(db_url)
     signer = Ed25519Signer.load(Path(home) / "keys" / "signing.key")
-    with open(trace_path, "a", encoding="utf-8") as trace:
+    with open(trace_path, "a", encoding="utf-8") as out:
+        trace = Trace(out, die_after)
         vault = open_vault(Path(home), trace)
 
         def uow() -> UnitOfWork:
@@ -75,9 +91,9 @@ def ingest_child(db_url: str, home: str, trace_path: str, ready: Connection) -> 
         with engine.connect():
             pass  # open the SQLite file before saying ready
         ready.send("ready")
-        _mark(trace, "start")
+        trace.mark("start")
         vault_service.ingest_all(uow, INGESTER, vault, now=datetime.now(UTC))
-        _mark(trace, "done")
+        trace.mark("done")
     os._exit(0)
 
 

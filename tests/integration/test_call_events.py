@@ -25,10 +25,12 @@ from privline.domain.model import Actor
 from privline.domain.policy import CallRequest
 from privline.entrypoints.kamailio_app import build_router
 from privline.entrypoints.switch_agent import build_records
-from privline.services import call_records, calls, facilities
+from privline.services import call_log, call_records, calls, facilities
 from privline.services.call_events import CallEvent, apply_call_event, apply_call_events
 from privline.services.errors import Conflict, Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
+from privline.services.ports.calls import CallRefusal
+from privline.services.ports.records import CallFilter
 from privline.settings import Settings
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, STAFF, World
 
@@ -52,6 +54,12 @@ def state(uow: UnitOfWorkFactory, sip: str) -> tuple[object, ...]:
         assert r is not None
         return (r.duration_s, r.charge_cents, r.end_reason, -u.accounts.charged_for(sip),
                 u.audit.count())
+
+
+def refusals(uow: UnitOfWorkFactory) -> list[CallRefusal]:
+    """The call log's refusals before any decision, as `privline calls list` shows them."""
+    page = call_log.search(uow, ADMIN, CallFilter(mode=call_log.REFUSED))
+    return [row.refusal for row in page.items if row.refusal is not None]
 
 
 def test_replayed_events_change_nothing(uow: UnitOfWorkFactory, world: World) -> None:
@@ -82,7 +90,7 @@ def test_a_refusal_before_any_decision_is_a_record_with_its_audit_event(
     for _ in range(2):
         apply(uow, "e-3@test", "refused", 0, reason="pin_required", code=403,
               facility="state-prison", resident=ROSA, dialled="2125550100")
-    (refusal,) = call_records.list_refusals(uow, ADMIN)
+    (refusal,) = refusals(uow)
     assert (refusal.sip_call_id, refusal.reason, refusal.sip_code, refusal.resident_id) == (
         "e-3@test", "pin_required", 403, ROSA)
     with uow() as u:
@@ -100,7 +108,7 @@ def test_a_decided_call_refused_is_closed_as_refused_never_billed(
     assert record is not None
     assert (record.end_reason, record.fault, record.charge_cents) == (
         "refused", "recording_fault", 0)
-    assert call_records.list_refusals(uow, ADMIN) == []
+    assert refusals(uow) == []
 
 
 @pytest.mark.parametrize(("seconds", "fault", "reason"), [

@@ -9,9 +9,10 @@ import pytest
 from privline.domain.access import Role
 from privline.domain.model import Actor
 from privline.domain.policy import CallRequest, Mode
-from privline.services import call_records, calls
+from privline.services import call_log, call_records, calls
 from privline.services.errors import Conflict, Forbidden, NotFound
 from privline.services.ports import UnitOfWorkFactory
+from privline.services.ports.records import CallFilter
 from tests.conftest import ATTORNEY_NUMBER, AUDITOR, FAMILY_NUMBER, NOW, ROSA, STAFF, World
 
 SWITCH = Actor("switch", Role.SWITCH)
@@ -72,8 +73,9 @@ def test_a_call_id_is_decided_once(uow: UnitOfWorkFactory, world: World) -> None
 def test_faults_are_kept_and_calls_listed(uow: UnitOfWorkFactory, world: World) -> None:
     place(uow, "sip-5@test", FAMILY_NUMBER)
     call_records.call_fault(uow, SWITCH, "sip-5@test", at=NOW, fault="recording missing")
-    listed = call_records.list_calls(uow, AUDITOR)
-    assert [(c.sip_call_id, c.fault) for c in listed] == [("sip-5@test", "recording missing")]
+    listed = call_log.search(uow, AUDITOR, CallFilter()).items
+    assert [(c.record.sip_call_id, c.record.fault) for c in listed if c.record] == [
+        ("sip-5@test", "recording missing")]
 
 
 def test_only_the_switch_or_an_admin_reports_call_events(uow: UnitOfWorkFactory, world: World

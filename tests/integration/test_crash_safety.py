@@ -1,4 +1,5 @@
-"""Crash safety: ingest and the audit appender are killed with SIGKILL at random moments.
+"""Crash safety: ingest and the audit appender are killed with SIGKILL at random moments
+(and ingest also right after each of its steps).
 
 Children are forked from a server that has privline imported already (multiprocessing's
 forkserver), so a child is working within milliseconds and the kills land in the work,
@@ -11,7 +12,9 @@ After every kill:
 - no recording is lost: each one is stored whole (its blob decrypts to the exact audio)
   or still in the spool with both files, to be retried;
 - no plaintext exists outside the spool (every file under PRIVLINE_HOME is searched,
-  the database included, for a sample of every recording's audio);
+  the database included, for a sample of every recording's audio; a file unchanged since
+  the last search only for the samples added since, and the whole search again at the
+  end);
 - no index row points at a missing or half-written blob;
 - the audit chain verifies, and every event a child saw committed is in it.
 """
@@ -50,13 +53,21 @@ from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, ST
 from tests.integration import crash_children
 from tests.integration.vault_support import (
     Spooled,
+    files_under,
     make_vault,
     place_call,
     plaintext_outside_spool,
     spool_recording,
 )
 
-KILLS = 50  # of each kind, at least
+KILLS = 50  # of the audit appenders, at least
+# Ingest: a kill right after each step of a run, for the first and the second recording
+# it handles (a run also finishes what earlier kills left in the spool), however busy the
+# machine; then kills at random moments, which also land inside a step (a half-written
+# blob).
+INGEST_STEPS = [("start", 1)] + [(step, n) for n in (1, 2) for step in (
+    "put", "put-done", "indexed-or-refused", "removed")]
+INGEST_RANDOM_KILLS = 25
 AUDITOR = Actor("crash-auditor", Role.AUDITOR)
 
 
@@ -100,9 +111,9 @@ class Harness:
         assert receive.poll(30), "child never became ready"
         receive.recv()
         started = time.monotonic()
-        if kill_after is None:
+        if kill_after is None:  # it finishes, or kills itself
             child.join(60)
-            return False, time.monotonic() - started
+            return child.exitcode == -signal.SIGKILL, time.monotonic() - started
         child.join(kill_after)
         killed = child.exitcode is None
         if killed:
@@ -126,7 +137,35 @@ def _prepare_world(uow: UnitOfWorkFactory) -> None:
                             pin=ROSA_PIN, opening_balance_cents=2000, now=NOW)
 
 
-def _check_ingest_invariants(h: Harness, spooled: list[Spooled]) -> collections.Counter[str]:
+class LeakSearch:
+    """`plaintext_outside_spool` after every kill without searching again what the last
+    search cleared: a file with the same inode, size and modification time as then (the
+    children are dead while it runs) is searched only for the samples added since; a new
+    or changed file for every sample."""
+
+    def __init__(self, home: Path, spool: Path) -> None:
+        self.home, self.spool = home, spool
+        self.cleared: dict[Path, tuple[int, int, int]] = {}
+        self.samples_searched = 0
+
+    def leaks(self, samples: list[bytes]) -> list[str]:
+        found = []
+        added = samples[self.samples_searched:]
+        for path in files_under(self.home):
+            if self.spool in path.parents:
+                continue
+            st = path.stat()
+            seen = (st.st_ino, st.st_size, st.st_mtime_ns)
+            wanted = added if self.cleared.get(path) == seen else samples
+            if wanted and any(sample in path.read_bytes() for sample in wanted):
+                found.append(str(path))
+            self.cleared[path] = seen
+        self.samples_searched = len(samples)
+        return found
+
+
+def _check_ingest_invariants(h: Harness, spooled: list[Spooled], leaks: LeakSearch | None = None
+                             ) -> collections.Counter[str]:
     states: collections.Counter[str] = collections.Counter()
     with h.uow() as uow:
         for s in spooled:
@@ -141,46 +180,61 @@ def _check_ingest_invariants(h: Harness, spooled: list[Spooled]) -> collections.
             wav = h.vault.keys.unseal(h.vault.blobs.get(row.blob_id), row.wrapped_key, s.key)
             assert hashlib.sha256(wav).hexdigest() == s.wav_sha256, f"{s.key} is not whole"
             states["stored"] += 1
-    assert plaintext_outside_spool(h.home, h.spool, [s.sample for s in spooled]) == []
+    samples = [s.sample for s in spooled]
+    if leaks is None:
+        assert plaintext_outside_spool(h.home, h.spool, samples) == []
+    else:
+        assert leaks.leaks(samples) == []
     h.verify_chain()
     return states
 
 
-def test_ingest_killed_at_random_loses_nothing_and_leaks_nothing(
+def test_ingest_killed_after_every_step_and_at_random_loses_nothing_and_leaks_nothing(
         tmp_path: Path, forkserver: Any) -> None:
     h = Harness(tmp_path / "home", forkserver)
     _prepare_world(h.uow)
     rng = random.Random(20260701)
     spooled: list[Spooled] = []
     trace = tmp_path / "trace.txt"
+    leaks = LeakSearch(h.home, h.spool)
 
     def spool_more(n: int) -> None:
         for _ in range(n):
             call_id = f"crash-{len(spooled)}@test"
             place_call(h.uow, call_id, FAMILY_NUMBER, at=NOW + timedelta(seconds=len(spooled)))
-            spooled.append(spool_recording(h.spool, call_id, seconds=2.0, seed=len(spooled)))
+            # Half a second of audio: the kill window follows the work's length (below),
+            # so the kills still spread over every step of a shorter ingest.
+            spooled.append(spool_recording(h.spool, call_id, seconds=0.5, seed=len(spooled)))
 
     spool_more(2)  # calibrate: how long does a child take to ingest two recordings?
-    _, work = h.run_child(crash_children.ingest_child, (h.db_url, str(h.home), str(trace)),
-                          None)
+    _, work = h.run_child(crash_children.ingest_child,
+                          (h.db_url, str(h.home), str(trace), None), None)
     _check_ingest_invariants(h, spooled)
+
+    landed = collections.Counter[str]()
+    for step, n in INGEST_STEPS:
+        spool_more(2)
+        trace.write_text("")
+        killed, _ = h.run_child(crash_children.ingest_child,
+                                (h.db_url, str(h.home), str(trace), (step, n)), None)
+        steps = trace.read_text().split()
+        assert killed and steps[-1] == step and steps.count(step) == n, steps
+        landed[step] += 1
+        _check_ingest_invariants(h, spooled, leaks)
 
     # The kill window follows the machine's pace: it widens when a kill lands before the
     # child started its work and narrows when the child finished first, so on a busy
     # machine too the kills spread over the whole ingest, not only its first step.
     window = max(work, 0.01)
 
-    def dangerous(landed: collections.Counter[str]) -> bool:
-        return landed["put-done"] + landed["put"] >= 1 and landed["start"] >= 1
-
-    kills, tries, landed = 0, 0, collections.Counter[str]()
-    while kills < KILLS or not dangerous(landed):
+    kills, tries = 0, 0
+    while kills < INGEST_RANDOM_KILLS:
         tries += 1
-        assert tries < 6 * KILLS, f"kills never spread over the work: {dict(landed)}"
+        assert tries < 6 * INGEST_RANDOM_KILLS, f"kills never landed in the work: {dict(landed)}"
         spool_more(2)
         trace.write_text("")
         killed, worked = h.run_child(crash_children.ingest_child,
-                                     (h.db_url, str(h.home), str(trace)),
+                                     (h.db_url, str(h.home), str(trace), None),
                                      rng.uniform(0, window))
         steps = trace.read_text().split()
         if killed and steps[-1:] != ["done"]:  # "done": the work was over, only exit was left
@@ -191,7 +245,7 @@ def test_ingest_killed_at_random_loses_nothing_and_leaks_nothing(
                 window *= 1.25
         else:
             window = max(window * 0.8, 0.01)
-        _check_ingest_invariants(h, spooled)
+        _check_ingest_invariants(h, spooled, leaks)
 
     # What the kills left is recovered by the next run and the sweep.
     report = vault_service.ingest_all(h.uow, crash_children.INGESTER, h.vault,
@@ -204,10 +258,9 @@ def test_ingest_killed_at_random_loses_nothing_and_leaks_nothing(
         live = {blob for _, blob in uow.recordings.live_blob_ids(0, 100_000)}
     assert {blob for blob, _ in h.vault.blobs.listing()} == live
     assert sweep.missing_blobs == []
-    print(f"\ningest: {kills} kills in {tries} runs, last step before each kill: "
-          f"{dict(landed)}; orphan blobs reclaimed: {sweep.reclaimed_orphans}")
-    # Kills must have hit the dangerous windows, not only the edges.
-    assert dangerous(landed), dict(landed)
+    print(f"\ningest: {len(INGEST_STEPS)} kills after a step, {kills} at random in {tries} runs, "
+          f"last step before each kill: {dict(landed)}; orphan blobs reclaimed: "
+          f"{sweep.reclaimed_orphans}")
 
 
 def test_audit_appenders_killed_at_random_never_break_the_chain(

@@ -1,6 +1,7 @@
-"""The call log's JSON, one shape for `privline calls list --json` and GET /api/v1/calls:
-``{"calls": [...], "more": bool, "next": cursor or null}``. The keys of each call are a
-contract (the e2e tests and outside tools read them).
+"""The call log's JSON, one shape for `privline calls list --json`, GET /api/v1/calls
+(``{"calls": [...], "more": bool, "next": cursor or null}``) and GET /api/v1/calls/{id}
+(one call). The keys of each call are a contract (the e2e tests and outside tools read
+them).
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def refusal_json(r: CallRefusal, spool: Path) -> dict[str, Any]:
         "recording": bool(pcap_files(spool, r.sip_call_id)), "warnings": [],
         "fault": None, "end_reason": "refused",
     }
+
+
+def one_call_json(rt: Runtime, actor: Actor, record: CallRecord) -> dict[str, Any]:
+    """One decision as the log shows it, with its recording and ledger facts."""
+    ids = [record.sip_call_id] if record.sip_call_id else []
+    vaulted = calls_in_vault(rt.uow, actor, ids)
+    ledger = ledger_charges(rt.uow, actor, ids)
+    sip = record.sip_call_id or ""
+    return call_json(record, rt.settings.recording_spool, sip in vaulted, ledger.get(sip, 0))
 
 
 def call_log_json(rt: Runtime, actor: Actor, page: CallLogPage) -> dict[str, Any]:

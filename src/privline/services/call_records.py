@@ -199,28 +199,6 @@ def call_refused(uow_factory: UnitOfWorkFactory, actor: Actor, refusal: CallRefu
         uow.commit()
 
 
-def list_calls(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
-               offset: int = 0, facility_id: str | None = None) -> Sequence[CallRecord]:
-    check_allowed(actor, Action.CALL_READ)
-    _check_page(limit, offset)
-    with uow_factory() as uow:
-        return uow.calls.list(limit, offset, facility_id)
-
-
-def list_refusals(uow_factory: UnitOfWorkFactory, actor: Actor, *, limit: int = 100,
-                  offset: int = 0, facility_id: str | None = None) -> Sequence[CallRefusal]:
-    """Calls refused before any decision, newest first."""
-    check_allowed(actor, Action.CALL_READ)
-    _check_page(limit, offset)
-    with uow_factory() as uow:
-        return uow.calls.refusals(limit, offset, facility_id)
-
-
-def _check_page(limit: int, offset: int) -> None:
-    if not (1 <= limit <= 10000 and offset >= 0):
-        raise InvalidInput("limit must be 1..10000 and offset >= 0", code="invalid_page")
-
-
 def calls_in_vault(uow_factory: UnitOfWorkFactory, actor: Actor,
                    sip_call_ids: Sequence[str]) -> set[str]:
     """Which of these calls have a recording in the vault (not destroyed)."""

@@ -18,11 +18,10 @@ from privline.domain.audit_chain import Checkpoint, checkpoint_message
 from privline.domain.money import parse_usd
 from privline.domain.text import MAX_ROW_ID
 from privline.entrypoints.api.deps import ActorDep, RowId, RuntimeDep, errors
-from privline.entrypoints.calls_json import call_log_json
+from privline.entrypoints.calls_json import call_log_json, one_call_json
 from privline.entrypoints.records_json import (
     account_json,
     block_json,
-    call_json,
     facility_json,
     resident_json,
     resident_view_json,
@@ -220,7 +219,8 @@ def list_calls(
 
 @router.get("/calls/{call_id}", tags=["calls"])
 def show_call(call_id: RowId, rt: RuntimeDep, actor: ActorDep) -> dict[str, Any]:
-    return call_json(console.show_call(rt.uow, actor, call_id))
+    """One decision (by the ``id`` the log lists), in the shape GET /calls lists it."""
+    return one_call_json(rt, actor, console.show_call(rt.uow, actor, call_id))
 
 
 @router.get("/registry/changes", tags=["registry"])

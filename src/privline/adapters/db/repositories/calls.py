@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -76,15 +75,6 @@ class SqlCalls(SqlRepository):
             call_id=call_id, at=warning.at, prompt=warning.prompt,
             evidence=canonical_json(warning.evidence)))
 
-    def list(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
-             ) -> Sequence[CallRecord]:
-        query = select(*_CALL_COLUMNS).where(t.calls.c.sip_call_id.is_not(None))
-        if facility_id is not None:
-            query = query.where(t.calls.c.facility_id == facility_id)
-        rows = self.conn.execute(query.order_by(t.calls.c.id.desc()).limit(limit)
-                                 .offset(offset)).all()
-        return self._with_warnings(rows)
-
     def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool:
         """Note one switch event; False when it was applied before (a replay). The
         unique key stops two concurrent appliers; only the call agent applies events."""
@@ -102,15 +92,6 @@ class SqlCalls(SqlRepository):
             t.call_refusals.c.sip_call_id == sip_call_id)).first()
         return None if row is None else CallRefusal(**row._mapping)
 
-    def refusals(self, limit: int = 100, offset: int = 0, facility_id: str | None = None
-                 ) -> Sequence[CallRefusal]:
-        query = select(*_REFUSAL_COLUMNS)
-        if facility_id is not None:
-            query = query.where(t.call_refusals.c.facility_id == facility_id)
-        rows = self.conn.execute(query.order_by(t.call_refusals.c.id.desc()).limit(limit)
-                                 .offset(offset)).all()
-        return [CallRefusal(**r._mapping) for r in rows]
-
     def open_calls(self) -> Sequence[CallRecord]:
         c = t.calls.c
         rows = self.conn.execute(select(*_CALL_COLUMNS).where(
@@ -120,7 +101,7 @@ class SqlCalls(SqlRepository):
 
     def _with_warnings(self, rows: Sequence[Row[Any]]) -> Sequence[CallRecord]:
         ids = [r[0] for r in rows]
-        warnings: dict[int, builtins.list[WarningPlayed]] = {i: [] for i in ids}
+        warnings: dict[int, list[WarningPlayed]] = {i: [] for i in ids}
         if ids:
             w = t.call_warnings.c
             for call_id, at, prompt, evidence in self.conn.execute(
