@@ -39,7 +39,7 @@ log = logging.getLogger("privline.switch.agent")
 # ring they wait a moment, so that under load one read takes many events (one wake-up
 # per write would cost more than the polling it replaces). Without inotify they poll.
 POLL_S = 0.05
-TAIL_GATHER_S, INTAKE_GATHER_S = 0.005, 0.02
+TAIL_GATHER_S, INTAKE_GATHER_S = 0.02, 0.05
 IDLE_S = 1.0  # the longest sleep between looks even when nothing rang
 HEARTBEAT_S = 1.0
 RECONCILE_S = 10.0
