@@ -21,7 +21,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.doorbell import Doorbell, wait
 from privline.adapters.switch.errors import NgError, NgTimeout
-from privline.adapters.switch.journal import JournalReader
+from privline.adapters.switch.journal import Entry, JournalReader
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.services.call_events import KINDS, CallEvent
@@ -57,10 +57,17 @@ def ends_call(raw: Mapping[str, Any]) -> bool:
     return kind in ENDS and not (kind == "failed" and str(raw.get("code")) == "408")
 
 
-def releases_media(raw: Mapping[str, Any]) -> bool:
+def releases_media(raw: Mapping[str, Any], byes: Set[str] = frozenset()) -> bool:
     """The dialog's end: its BYEs from Kamailio's timer do not pass the request route,
-    so rtpengine is told here (deleting an already deleted call is harmless)."""
-    return raw.get("kind") == "ended"
+    so rtpengine is told here (deleting an already deleted call is harmless). Not when
+    the same read has the call's BYE (``byes``: their Call-IDs), which the routing
+    passed to rtpengine itself: Kamailio's dialog module reports the end while it routes
+    that BYE, so the end is journalled just before it."""
+    return raw.get("kind") == "ended" and str(raw.get("call_id") or "") not in byes
+
+
+def byes_of(entries: Iterable[Entry]) -> set[str]:
+    return {str(e.event.get("call_id") or "") for e in entries if e.event.get("kind") == "bye"}
 
 
 def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
@@ -89,12 +96,13 @@ class Intake:
         """Apply what is new in the journal; returns how many lines were read."""
         entries = await asyncio.to_thread(self.reader.pending)
         events = []
+        byes = byes_of(entries)
         for entry in entries:
             if ends_call(entry.event):
                 # Also for a backlog: rtpengine must forget a call Kamailio's timer
                 # ended, and nothing may be played to it after its end.
                 self.announcer.ended(str(entry.event.get("call_id") or ""),
-                                     delete_media=releases_media(entry.event))
+                                     delete_media=releases_media(entry.event, byes))
             event = to_event(entry.event)
             if event is not None:
                 events.append(event)
@@ -120,12 +128,17 @@ class LiveTail:
                 await asyncio.sleep(TAIL_GATHER_S)
             # Read in the loop itself: a few fresh lines, and no thread hand-off.
             entries = self.reader.pending(limit_bytes=256 * 1024)
-            now = datetime.now(UTC)
-            for entry in entries:
-                self.tell(entry.event, now)
+            self.tell_all(entries)
             self.reader.done(entries)
 
-    def tell(self, raw: Mapping[str, Any], now: datetime) -> None:
+    def tell_all(self, entries: list[Entry]) -> None:
+        now = datetime.now(UTC)
+        byes = byes_of(entries)
+        for entry in entries:
+            self.tell(entry.event, now, byes)
+
+    def tell(self, raw: Mapping[str, Any], now: datetime, byes: Set[str] = frozenset()
+             ) -> None:
         kind = raw.get("kind")
         try:
             age = (now - datetime.fromisoformat(str(raw.get("at")))).total_seconds()
@@ -138,7 +151,8 @@ class LiveTail:
         elif kind == "answered":
             self.announcer.answered(raw)
         elif ends_call(raw):
-            self.announcer.ended(str(raw.get("call_id") or ""), delete_media=releases_media(raw))
+            self.announcer.ended(str(raw.get("call_id") or ""),
+                                 delete_media=releases_media(raw, byes))
 
 
 class Reconciler:
