@@ -352,7 +352,7 @@ def build_router(ksr: Any, decisions: DecisionSource | None = None) -> Router:
     settings = Settings.from_env()
     cfg = SwitchConfig.from_settings(settings)
     if decisions is None:
-        runtime = bootstrap(settings)
+        runtime = bootstrap(settings, call_path=True)
         if runtime.engine is not None:
             # Kamailio forks its workers after mod_init: no pooled connection may be
             # shared across the fork; each worker opens its own.

@@ -40,13 +40,17 @@ from privline.settings import Settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """``pre_ping`` off (the switch's call path): PostgreSQL gets no extra round trip per
+    unit of work to test a pooled connection. A connection the server dropped then fails
+    one unit of work as ``Unavailable`` (a decision answered ``decision_unavailable``, an
+    agent write retried), and SQLAlchemy discards the pool's connections on that error."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
