@@ -115,18 +115,20 @@ def _refuse_exposed(settings: Settings) -> None:
 
 
 def bootstrap(settings: Settings | None = None, *, create: bool = False,
-              clock: Clock = utcnow) -> Runtime:
+              clock: Clock = utcnow, call_path: bool = False) -> Runtime:
     """Open the store; with ``create``, make PRIVLINE_HOME, migrate the schema and make
-    the keys that do not exist yet. Raises StartupError when a person must act first."""
+    the keys that do not exist yet. Raises StartupError when a person must act first.
+    ``call_path``: the switch's routing and agent, whose units of work skip the pool's
+    pre-ping round trip (see ``make_engine``)."""
     try:
-        return _bootstrap(settings or Settings.from_env(), create, clock)
+        return _bootstrap(settings or Settings.from_env(), create, clock, call_path)
     except (SettingsError, KeyFileError) as exc:
         raise StartupError(str(exc)) from exc
     except VaultError as exc:  # the master key, made or checked at init
         raise StartupError(exc.message) from exc
 
 
-def _bootstrap(settings: Settings, create: bool, clock: Clock) -> Runtime:
+def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool) -> Runtime:
     # Everything this process creates (the database, its WAL and SHM, keys, blobs,
     # exports) is the service user's alone: the database holds token and PIN hashes,
     # registrants' emails and call metadata.
@@ -137,7 +139,7 @@ def _bootstrap(settings: Settings, create: bool, clock: Clock) -> Runtime:
     _refuse_exposed(settings)
     if not create and settings.uses_sqlite and not settings.database_path_exists():
         raise NotInitialised(f"no privline data in {settings.home}; run `privline init`")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pre_ping=not call_path)
     try:
         if create:
             migrate(engine)

@@ -376,3 +376,63 @@ def test_a_recorded_call_without_its_pcap_is_a_fault_only_while_rtpengine_has_it
     else:
         assert (record.fault, record.ended_at) == (None, None)
     assert [c["command"] for c in engine.commands if c["command"] == "query"] == ["query"]
+
+
+class _PlayRefused(MockRtpengine):
+    """rtpengine that has the call but will not play to it."""
+
+    def handle(self, message: Any) -> dict[str, Any]:
+        if message.get("command") == "play media" and message.get("call-id") in self.calls:
+            self.commands.append(dict(message))
+            return {"result": "error", "error-reason": "Failed to start media playback"}
+        return super().handle(message)
+
+
+@pytest.mark.parametrize("still_up", [True, False])
+def test_a_warning_not_played_is_a_fault_only_while_rtpengine_has_the_call(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    still_up: bool,
+) -> None:
+    """A recorded call is answered and its warning cannot be played. rtpengine still has
+    the call: a fault, and the call is ended. rtpengine deleted it (the parties hung up
+    at once, the BYE reached rtpengine before the agent's block): no media flows, so
+    nothing went unwarned: no fault, and the BYE closes the record as usual."""
+    monkeypatch.setattr(announcer_module, "END_TRIES", 1)
+    monkeypatch.setattr(announcer_module, "END_WAIT_S", 0)
+    place(uow, "e-w1@test")
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.run_dir.mkdir(parents=True)  # Kamailio's RPC socket would be there: nobody answers
+    engine = _PlayRefused(cfg.recording_dir)
+    engine.handle({"command": "offer", "call-id": "e-w1@test", "flags": ["record-call=yes"]})
+    if not still_up:
+        engine.handle({"command": "delete", "call-id": "e-w1@test"})  # the BYE's
+    records = CallRecords(uow, 60)
+
+    async def answered() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, records)
+        try:
+            announcer.decided({"call_id": "e-w1@test", "mode": "recorded", "from_tag": "a",
+                               "announcements": ["recording_warning"]})
+            announcer.answered({"call_id": "e-w1@test", "to_tag": "b"})
+            await asyncio.gather(*announcer.calls["e-w1@test"].tasks[:1])
+            announcer.ended("e-w1@test", delete_media=False)
+        finally:
+            ng.close()
+            transport.close()
+
+    try:
+        asyncio.run(answered())
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get("e-w1@test")
+    assert record is not None
+    if still_up:
+        assert (record.fault, record.end_reason) == ("warning_not_played", "fault")
+    else:
+        assert (record.fault, record.ended_at) == (None, None)
+    commands = [c["command"] for c in engine.commands]
+    assert commands.count("query") == 1
+    assert ("play media" in commands) == still_up  # a refused block plays nothing

@@ -8,9 +8,10 @@ import sqlite3
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from privline.adapters.db.engine import SqlUnitOfWork, unavailable
+from privline.adapters.db.engine import SqlUnitOfWork, make_engine, unavailable
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWorkFactory
+from tests.support.postgres import ThrowawayPostgres
 
 
 def test_a_failed_statement_leaves_the_unit_of_work_as_unavailable_not_retryable(
@@ -31,3 +32,31 @@ def test_a_locked_database_is_retryable_and_a_wrong_statement_is_not() -> None:
     assert unavailable(locked).retryable is True
     assert unavailable(wrong).retryable is False
     assert unavailable(programming).retryable is False
+
+
+@pytest.mark.parametrize("pre_ping", [True, False])
+def test_the_call_paths_engine_pays_a_dropped_connection_with_one_retryable_failure(
+        postgres: ThrowawayPostgres, pre_ping: bool) -> None:
+    """Without the pool's pre-ping (the switch's call path: one round trip less per
+    decision) a connection the server dropped fails one unit of work, as retryable
+    ``Unavailable``; the next one works. With it, nobody sees the drop."""
+    url = postgres.create_database(f"privline_ping_{pre_ping}".lower())
+    engine, admin = make_engine(url, pre_ping=pre_ping), make_engine(url)
+    try:
+        with SqlUnitOfWork(engine) as work:
+            work._conn.exec_driver_sql("SELECT 1")  # a pooled connection now exists
+        with admin.connect() as conn:
+            dropped = conn.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar_one()
+        assert dropped == 1
+        if not pre_ping:
+            with pytest.raises(Unavailable) as caught:
+                with SqlUnitOfWork(engine) as work:
+                    work._conn.exec_driver_sql("SELECT 1")
+            assert caught.value.retryable is True
+        with SqlUnitOfWork(engine) as work:
+            assert work._conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -29,10 +30,14 @@ class DialPlan:
     international_prefix: str = "011"
 
 
+@lru_cache(maxsize=4096)
 def to_e164(dialled: str, plan: DialPlan = DialPlan()) -> str:
     """Return the E.164 form of ``dialled`` or raise :class:`InvalidNumber`.
 
     Never guesses: anything phonenumbers does not consider a valid number is refused.
+    Remembered per (dial string, plan): phonenumbers' parse and validation took a
+    third of a call decision's own CPU time, and the same numbers are dialled all day.
+    (A refusal is not remembered; it is computed again.)
     """
     if len(dialled) > _MAX_DIAL_LENGTH:
         raise InvalidNumber("dialled number is too long")

@@ -90,6 +90,9 @@ class Router:
         self.ksr = ksr
         self.slots = DecisionSlots(cfg.slots_dir, cfg.decision_slots, cfg.waiting_room)
         self.shed = ShedCounter(cfg.shed_dir)
+        # The config's paths are properties that build Path objects: once, not per call.
+        self.heartbeat = os.fspath(cfg.heartbeat)
+        self.recording_dir = cfg.recording_dir
 
     # -- helpers -----------------------------------------------------------------
     def log(self, level: str, text: str) -> None:
@@ -111,7 +114,7 @@ class Router:
     def agent_alive(self) -> bool:
         """One stat of the agent's heartbeat file: cheap enough for every call."""
         try:
-            return self.cfg.heartbeat.stat().st_mtime > time.time() - AGENT_STALE_S
+            return os.stat(self.heartbeat).st_mtime > time.time() - AGENT_STALE_S
         except OSError:
             return False
 
@@ -250,7 +253,7 @@ class Router:
         flags = f"{OFFER_FLAGS} {RECORD_FLAGS if recorded else NO_RECORD_FLAGS}"
         if k.rtpengine.rtpengine_offer(flags) < 0:
             return self.refuse("media_unavailable", call_id)
-        if recorded and not has_pcap(self.cfg.recording_dir, call_id):
+        if recorded and not has_pcap(self.recording_dir, call_id):
             # rtpengine answers ok even when it cannot write: only the file proves it.
             k.rtpengine.rtpengine_delete0()
             self.log("crit", f"FAULT recording file missing for recorded call {call_id}")
@@ -371,7 +374,7 @@ def build_router(ksr: Any, decisions: DecisionSource | None = None) -> Router:
     settings = Settings.from_env()
     cfg = SwitchConfig.from_settings(settings)
     if decisions is None:
-        runtime = bootstrap(settings)
+        runtime = bootstrap(settings, call_path=True)
         if runtime.engine is not None:
             # Kamailio forks its workers after mod_init: no pooled connection may be
             # shared across the fork; each worker opens its own.

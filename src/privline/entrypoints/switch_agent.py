@@ -19,7 +19,7 @@ from privline.settings import Settings
 
 def build_records(settings: Settings) -> CallRecords:
     """The agent's writer of call records, on the composition root's store."""
-    return CallRecords(bootstrap(settings).uow, settings.switch_minute_seconds)
+    return CallRecords(bootstrap(settings, call_path=True).uow, settings.switch_minute_seconds)
 
 
 def main() -> None:

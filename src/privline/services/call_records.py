@@ -11,6 +11,7 @@ in the same commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -107,7 +108,9 @@ def close_call(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, re
     uow.calls.update(record.id, **fields)
     audit.record(uow, actor, AuditAction.CALL_END, f"call:{record.id}", at, sip_call_id=sip_call_id,
                  duration_s=seconds, charge_cents=cents, reason=reason[:64])
-    return _call(uow, sip_call_id)
+    # The closed record is what was just written: no second read (the agent closes
+    # every call through here).
+    return replace(record, **fields)  # type: ignore[arg-type]
 
 
 def mark_fault(uow: UnitOfWork, actor: Actor, sip_call_id: str, at: datetime, what: str) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from privline.adapters.switch.agent import ends_call, releases_media, to_event
+from privline.adapters.switch.agent import LiveTail, ends_call, releases_media, to_event
 from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.journal import JournalReader, JournalWriter
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.testing import MockRtpengine
@@ -73,3 +74,39 @@ def test_a_dialog_end_after_its_bye_asks_rtpengine_for_no_second_delete(
     deletes = [c["call-id"] for c in engine.commands if c["command"] == "delete"]
     assert deletes == ["by-timer"]
     assert "by-bye" in engine.calls  # nobody deleted it here (the routing does, at the BYE)
+
+
+def test_a_dialog_end_journalled_just_before_its_bye_asks_for_no_delete(
+    tmp_path: Path,
+) -> None:
+    """Kamailio's dialog module reports a dialog's end while it routes the BYE, so the
+    end reaches the journal a moment before the BYE: read together, the end needs no
+    delete of its own. A dialog end with no BYE (Kamailio's own timer) gets one."""
+    engine = MockRtpengine()
+    for call_id in ("by-bye", "by-timer"):
+        engine.handle({"command": "offer", "call-id": call_id, "flags": []})
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.journal_dir.mkdir(parents=True)
+    journal = JournalWriter(cfg.journal_dir)
+    journal.write("ended", "by-bye", from_tag="a", to_tag="b")
+    journal.write("bye", "by-bye")
+    journal.write("ended", "by-timer", from_tag="a", to_tag="b")
+
+    async def ends() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, CallRecords(lambda: None, 60))  # type: ignore[arg-type, return-value]
+        try:
+            LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).tell_all(
+                JournalReader(cfg.journal_dir, persist=False).pending())
+            for _ in range(100):
+                if "by-timer" not in engine.calls:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            ng.close()
+            transport.close()
+
+    asyncio.run(ends())
+    assert [c["call-id"] for c in engine.commands if c["command"] == "delete"] == ["by-timer"]
+    assert "by-bye" in engine.calls  # the routing deletes it, at the BYE

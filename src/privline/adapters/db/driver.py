@@ -139,3 +139,14 @@ CALL_WARNINGS = Statement(
 CALL_LIFE_COLUMNS = {"answered_at": "time", "accepted_at": "time", "ended_at": "time",
                      "duration_s": "int", "charge_cents": "int", "end_reason": "text",
                      "fault": "text"}
+
+# Billing (services/accounts.bill), for every answered call the agent closes.
+CHARGED_FOR = Statement("SELECT coalesce(sum(amount_cents), 0) FROM ledger WHERE call_id = ?")
+LEDGER_LINE = Statement(
+    "INSERT INTO ledger (resident_id, kind, amount_cents, call_id, memo, at) "
+    "VALUES (?, ?, ?, ?, ?, ?)")
+# One UPDATE ... RETURNING keeps the balance and the ledger consistent under concurrent
+# posts on both SQLite and PostgreSQL.
+MOVE_BALANCE = Statement(
+    "UPDATE residents SET balance_cents = balance_cents + ? WHERE id = ? "
+    "RETURNING balance_cents")

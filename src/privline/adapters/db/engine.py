@@ -41,13 +41,17 @@ from privline.settings import Settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """``pre_ping`` off (the switch's call path): PostgreSQL gets no extra round trip per
+    unit of work to test a pooled connection. A connection the server dropped then fails
+    one unit of work as ``Unavailable`` (a decision answered ``decision_unavailable``, an
+    agent write retried), and SQLAlchemy discards the pool's connections on that error."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=20)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -230,28 +234,21 @@ class SqlUnitOfWork:
             if self._turn is not None:
                 self._turn.give_back()
             raise Unavailable("the database cannot be reached", code="db_unavailable") from exc
-        conn = self._conn
-        self.facilities = repos.SqlFacilities(conn)
-        self.residents = repos.SqlResidents(conn)
-        self.accounts = repos.SqlAccounts(conn)
-        self.blocks = repos.SqlBlocks(conn)
-        self.phones = repos.SqlPhones(conn)
-        self.registry = repos.SqlRegistry(conn)
-        self.users = repos.SqlUsers(conn)
-        self.tokens = repos.SqlTokens(conn)
-        self.sessions = repos.SqlSessions(conn)
-        self.signin_failures = repos.SqlSigninFailures(conn)
-        self.audit = repos.SqlAudit(conn, self._signer, self._checkpoint_every)
-        self.calls = repos.SqlCalls(conn)
-        self.portal = repos.SqlPortal(conn)
-        self.recordings = repos.SqlRecordings(conn)
-        self.incidents = repos.SqlIncidents(conn)
-        self.holds = repos.SqlLegalHolds(conn)
-        self.disclosures = repos.SqlDisclosures(conn)
-        self.vault_settings = repos.SqlVaultSettings(conn)
-        self.user_facilities = repos.SqlUserFacilities(conn)
-        self.records = repos.SqlRecords(conn)
+        for name in _REPOSITORIES:  # a unit of work entered again: on its new connection
+            self.__dict__.pop(name, None)
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository is made on first use (see ``_REPOSITORIES``): a call decision
+        or a call event uses four of the twenty, and making them all cost more than
+        some of the statements."""
+        make = _REPOSITORIES.get(name)
+        if make is None or "_conn" not in self.__dict__:
+            raise AttributeError(name)
+        repository = repos.SqlAudit(self._conn, self._signer, self._checkpoint_every) \
+            if name == "audit" else make(self._conn)
+        setattr(self, name, repository)
+        return repository
 
     def others_waiting(self) -> bool:
         return self._turn is not None and self._turn.others_waiting()
@@ -275,6 +272,19 @@ class SqlUnitOfWork:
             # The driver's error never leaves the adapter: the services' own says
             # whether a retry can help (a lock, a dropped connection) or not.
             raise unavailable(exc) from exc
+
+
+_REPOSITORIES: dict[str, Any] = {
+    "facilities": repos.SqlFacilities, "residents": repos.SqlResidents,
+    "accounts": repos.SqlAccounts, "blocks": repos.SqlBlocks, "phones": repos.SqlPhones,
+    "registry": repos.SqlRegistry,
+    "users": repos.SqlUsers, "tokens": repos.SqlTokens, "sessions": repos.SqlSessions,
+    "signin_failures": repos.SqlSigninFailures, "audit": repos.SqlAudit,
+    "calls": repos.SqlCalls, "portal": repos.SqlPortal, "recordings": repos.SqlRecordings,
+    "incidents": repos.SqlIncidents, "holds": repos.SqlLegalHolds,
+    "disclosures": repos.SqlDisclosures, "vault_settings": repos.SqlVaultSettings,
+    "user_facilities": repos.SqlUserFacilities, "records": repos.SqlRecords,
+}
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,

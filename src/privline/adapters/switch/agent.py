@@ -4,7 +4,7 @@ parties must hear (see :mod:`privline.adapters.switch.announcer`).
 Loops, one process:
 
 - live tail: hands the journal's fresh events (every Kamailio worker's file) to the
-  announcer within a poll, on its own in-memory offsets;
+  announcer within a few milliseconds, on its own in-memory offsets;
 - intake: applies each event to the records (exactly once; retried while the database
   is unavailable) and only then moves the journal's saved offsets on. Killed at any
   moment, the next agent re-reads from the last offset and the replays change nothing;
@@ -20,25 +20,30 @@ Loops, one process:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.doorbell import Doorbell, wait
 from privline.adapters.switch.errors import NgError, NgTimeout
-from privline.adapters.switch.journal import JournalReader
+from privline.adapters.switch.journal import Entry, JournalReader
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.shed import shed_total
 from privline.services.call_events import KINDS, CallEvent
 
 log = logging.getLogger("privline.switch.agent")
+# Both readers sleep until the doorbell rings (a worker wrote to the journal); after a
+# ring they wait a moment, so that under load one read takes many events (one wake-up
+# per write would cost more than the polling it replaces). Without inotify they poll.
 POLL_S = 0.05
+TAIL_GATHER_S, INTAKE_GATHER_S = 0.02, 0.05
+IDLE_S = 1.0  # the longest sleep between looks even when nothing rang
 HEARTBEAT_S = 1.0
 RECONCILE_S = 10.0
 LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
@@ -55,10 +60,17 @@ def ends_call(raw: Mapping[str, Any]) -> bool:
     return kind in ENDS and not (kind == "failed" and str(raw.get("code")) == "408")
 
 
-def releases_media(raw: Mapping[str, Any]) -> bool:
+def releases_media(raw: Mapping[str, Any], byes: Set[str] = frozenset()) -> bool:
     """The dialog's end: its BYEs from Kamailio's timer do not pass the request route,
-    so rtpengine is told here (deleting an already deleted call is harmless)."""
-    return raw.get("kind") == "ended"
+    so rtpengine is told here (deleting an already deleted call is harmless). Not when
+    the same read has the call's BYE (``byes``: their Call-IDs), which the routing
+    passed to rtpengine itself: Kamailio's dialog module reports the end while it routes
+    that BYE, so the end is journalled just before it."""
+    return raw.get("kind") == "ended" and str(raw.get("call_id") or "") not in byes
+
+
+def byes_of(entries: Iterable[Entry]) -> set[str]:
+    return {str(e.event.get("call_id") or "") for e in entries if e.event.get("kind") == "bye"}
 
 
 def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
@@ -87,12 +99,13 @@ class Intake:
         """Apply what is new in the journal; returns how many lines were read."""
         entries = await asyncio.to_thread(self.reader.pending)
         events = []
+        byes = byes_of(entries)
         for entry in entries:
             if ends_call(entry.event):
                 # Also for a backlog: rtpengine must forget a call Kamailio's timer
                 # ended, and nothing may be played to it after its end.
                 self.announcer.ended(str(entry.event.get("call_id") or ""),
-                                     delete_media=releases_media(entry.event))
+                                     delete_media=releases_media(entry.event, byes))
             event = to_event(entry.event)
             if event is not None:
                 events.append(event)
@@ -112,16 +125,23 @@ class LiveTail:
         self.reader = reader
         self.announcer = announcer
 
-    async def run(self) -> None:
+    async def run(self, bell: asyncio.Event, idle_s: float) -> None:
         while True:
-            entries = await asyncio.to_thread(self.reader.pending)
-            now = datetime.now(UTC)
-            for entry in entries:
-                self.tell(entry.event, now)
+            if await wait(bell, idle_s):
+                await asyncio.sleep(TAIL_GATHER_S)
+            # Read in the loop itself: a few fresh lines, and no thread hand-off.
+            entries = self.reader.pending(limit_bytes=256 * 1024)
+            self.tell_all(entries)
             self.reader.done(entries)
-            await asyncio.sleep(POLL_S / 2)
 
-    def tell(self, raw: Mapping[str, Any], now: datetime) -> None:
+    def tell_all(self, entries: list[Entry]) -> None:
+        now = datetime.now(UTC)
+        byes = byes_of(entries)
+        for entry in entries:
+            self.tell(entry.event, now, byes)
+
+    def tell(self, raw: Mapping[str, Any], now: datetime, byes: Set[str] = frozenset()
+             ) -> None:
         kind = raw.get("kind")
         try:
             age = (now - datetime.fromisoformat(str(raw.get("at")))).total_seconds()
@@ -134,7 +154,8 @@ class LiveTail:
         elif kind == "answered":
             self.announcer.answered(raw)
         elif ends_call(raw):
-            self.announcer.ended(str(raw.get("call_id") or ""), delete_media=releases_media(raw))
+            self.announcer.ended(str(raw.get("call_id") or ""),
+                                 delete_media=releases_media(raw, byes))
 
 
 class Reconciler:
@@ -183,14 +204,22 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
     announcer = Announcer(cfg, ng, records)
     intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
-    tail = asyncio.ensure_future(
-        LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).run())
+    bell = Doorbell(cfg.journal_dir)
+    idle_s = IDLE_S if bell.open(loop) else POLL_S
+    intake_bell = bell.waiter()
+    tail = asyncio.ensure_future(LiveTail(JournalReader(cfg.journal_dir, persist=False),
+                                          announcer).run(bell.waiter(), idle_s / 2))
     reconciler = Reconciler(ng, records, announcer)
     warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
     beat = asyncio.ensure_future(heartbeat(cfg))
     stop = asyncio.Event()
+
+    def stopping() -> None:
+        stop.set()
+        intake_bell.set()  # the intake's wait ends at once
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopping)
     log.info("agent reading %s", cfg.journal_dir)
     reconciled = counted = time.monotonic()
     while not stop.is_set():
@@ -204,8 +233,9 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
             reconciled = time.monotonic()
             await reconciler.run_once()
             await asyncio.to_thread(intake.reader.prune)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), POLL_S)
+        if await wait(intake_bell, idle_s) and not stop.is_set():
+            await asyncio.sleep(INTAKE_GATHER_S)
+    bell.close(loop)
     tail.cancel()
     beat.cancel()
     cfg.heartbeat.unlink(missing_ok=True)  # the routing sees the agent gone at once

@@ -153,7 +153,11 @@ class Announcer:
             ok = path is not None and blocked and await self.announce(
                 call, list(call.info.get("announcements", [])), path, hold=True)
             if not ok and call.recorded:
-                await self.fault(call, "warning_not_played")
+                # A call hung up right after its answer: rtpengine deleted it at the BYE
+                # (refusing the block or play), and the BYE is on its way here. No media
+                # flows in a call rtpengine does not have: nothing went unwarned.
+                if not await self.gone_from_rtpengine(call):
+                    await self.fault(call, "warning_not_played")
                 return
         if call.recorded:
             call.tasks.append(asyncio.ensure_future(self.reminders(call)))
@@ -243,15 +247,20 @@ class Announcer:
         rtpengine answering "unknown call" is that end: no media flows, nothing goes
         unrecorded. A call rtpengine still has, or an rtpengine that does not answer,
         is a fault as before."""
+        if not await self.gone_from_rtpengine(call):
+            await self.fault(call, what)
+
+    async def gone_from_rtpengine(self, call: Call) -> bool:
+        """Whether rtpengine answers that it does not know the call (it was deleted at
+        its end). An rtpengine that does not answer proves nothing: False."""
         try:
             await self.ng.request("query", **{"call-id": call.call_id})
         except NgTimeout:
-            pass
+            return False
         except NgError:
-            log.info("call %s already over in rtpengine: its recording left the spool "
-                     "(no fault)", call.call_id)
-            return
-        await self.fault(call, what)
+            log.info("call %s already over in rtpengine (no fault)", call.call_id)
+            return True
+        return False
 
     async def fault(self, call: Call, what: str) -> None:
         """A recorded call without its recording is a hole: end it, loudly. The record

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 from privline.domain.access import Role
@@ -32,11 +33,19 @@ class FacilityInfo:
     reminder_interval_s: int = 300
 
     def trusts(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in self.phones)
+        return _trusted(address, self.phones)
+
+
+@lru_cache(maxsize=1024)
+def _trusted(address: str, phones: tuple[str, ...]) -> bool:
+    """Remembered: parsing the address and every network per INVITE cost more than the
+    rest of the check (the phones' networks are part of the key, so a changed list is
+    a new answer)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in phones)
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,32 @@
-"""Residents' prepaid accounts: the ledger in integer cents."""
+"""Residents' prepaid accounts: the ledger in integer cents.
+
+Straight on the driver (driver.py): the call agent bills every answered call through
+these, and SQLAlchemy's statement machinery cost more than the statements.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, update
-
-from privline.adapters.db import tables as t
+from privline.adapters.db import driver as sql
 from privline.adapters.db.repositories.base import SqlRepository
 from privline.services.ports.accounts import LedgerLine
 
-_r = t.residents.c
-_BALANCE = select(_r.balance_cents).where(_r.id == bindparam("id"))
+_BALANCE = sql.Statement("SELECT balance_cents FROM residents WHERE id = ?")
 
 
 class SqlAccounts(SqlRepository):
     def balance(self, resident_id: str) -> int:
-        value = self.conn.execute(_BALANCE, {"id": resident_id}).scalar_one_or_none()
-        return int(value or 0)
+        row = self.driver.one(_BALANCE, (resident_id,))
+        return int(row[0] or 0) if row is not None else 0
 
     def post(self, line: LedgerLine) -> int:
-        self.conn.execute(insert(t.ledger).values(
-            resident_id=line.resident_id, kind=line.kind, amount_cents=line.amount_cents,
-            call_id=line.call_id, memo=line.memo, at=line.at))
-        # One UPDATE ... RETURNING keeps the balance and the ledger consistent under
-        # concurrent posts on both SQLite and PostgreSQL.
-        return int(self.conn.execute(
-            update(t.residents).where(t.residents.c.id == line.resident_id)
-            .values(balance_cents=t.residents.c.balance_cents + line.amount_cents)
-            .returning(t.residents.c.balance_cents)).scalar_one())
-
+        d = self.driver
+        d.rows(sql.LEDGER_LINE, (line.resident_id, line.kind, line.amount_cents, line.call_id,
+                                 line.memo, d.time_in(line.at)))
+        row = d.one(sql.MOVE_BALANCE, (line.amount_cents, line.resident_id))
+        if row is None:
+            raise LookupError(f"no resident {line.resident_id}")
+        return int(row[0])
 
     def charged_for(self, call_id: str) -> int:
-        value = self.conn.execute(select(func.coalesce(func.sum(t.ledger.c.amount_cents), 0))
-                                  .where(t.ledger.c.call_id == call_id)).scalar_one()
-        return int(value)
+        row = self.driver.one(sql.CHARGED_FOR, (call_id,))
+        return int(row[0]) if row is not None else 0
