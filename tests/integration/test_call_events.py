@@ -21,7 +21,7 @@ from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.testing import FakeKSR, Message, MockRtpengine
 from privline.bootstrap import bootstrap
 from privline.domain.access import Role
-from privline.domain.model import Actor
+from privline.domain.model import Actor, CallRecord
 from privline.domain.policy import CallRequest
 from privline.entrypoints.kamailio_app import build_router
 from privline.entrypoints.switch_agent import build_records
@@ -334,6 +334,39 @@ def test_a_batch_with_a_refused_event_writes_nothing_and_the_agent_applies_the_r
     assert not apply(uow, "e-b3@test", "answered", 2)  # its key was claimed with it
 
 
+def answer_recorded_call(uow: UnitOfWorkFactory, cfg: SwitchConfig, engine: MockRtpengine,
+                         call_id: str, decided: dict[str, Any], *, then_bye: bool = False
+                         ) -> CallRecord:
+    """The announcer told of a recorded call's decision and answer, against ``engine``;
+    with ``then_bye``, its BYE once the answer's first task is done. The record after."""
+    records = CallRecords(uow, 60)
+
+    async def answered() -> None:
+        transport, port = await engine.serve()
+        ng = await AsyncNgClient.connect("127.0.0.1", port)
+        announcer = Announcer(cfg, ng, records)
+        try:
+            announcer.decided({"call_id": call_id, "mode": "recorded", "from_tag": "a",
+                               **decided})
+            announcer.answered({"call_id": call_id, "to_tag": "b"})
+            tasks = announcer.calls[call_id].tasks
+            await asyncio.gather(*(tasks[:1] if then_bye else tasks))
+            if then_bye:
+                announcer.ended(call_id, delete_media=False)
+        finally:
+            ng.close()
+            transport.close()
+
+    try:
+        asyncio.run(answered())
+    finally:
+        records.close()
+    with uow() as u:
+        record = u.calls.get(call_id)
+    assert record is not None
+    return record
+
+
 @pytest.mark.parametrize("still_up", [True, False])
 def test_a_recorded_call_without_its_pcap_is_a_fault_only_while_rtpengine_has_it(
     uow: UnitOfWorkFactory, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -350,27 +383,7 @@ def test_a_recorded_call_without_its_pcap_is_a_fault_only_while_rtpengine_has_it
     engine = MockRtpengine()  # never writes a pcap
     if still_up:
         engine.handle({"command": "offer", "call-id": "e-f1@test", "flags": []})
-    records = CallRecords(uow, 60)
-
-    async def answered() -> None:
-        transport, port = await engine.serve()
-        ng = await AsyncNgClient.connect("127.0.0.1", port)
-        announcer = Announcer(cfg, ng, records)
-        try:
-            announcer.decided({"call_id": "e-f1@test", "mode": "recorded", "from_tag": "a"})
-            announcer.answered({"call_id": "e-f1@test", "to_tag": "b"})
-            await asyncio.gather(*announcer.calls["e-f1@test"].tasks)
-        finally:
-            ng.close()
-            transport.close()
-
-    try:
-        asyncio.run(answered())
-    finally:
-        records.close()
-    with uow() as u:
-        record = u.calls.get("e-f1@test")
-    assert record is not None
+    record = answer_recorded_call(uow, cfg, engine, "e-f1@test", {})
     if still_up:
         assert (record.fault, record.end_reason) == ("recording_missing_at_answer", "fault")
     else:
@@ -406,29 +419,8 @@ def test_a_warning_not_played_is_a_fault_only_while_rtpengine_has_the_call(
     engine.handle({"command": "offer", "call-id": "e-w1@test", "flags": ["record-call=yes"]})
     if not still_up:
         engine.handle({"command": "delete", "call-id": "e-w1@test"})  # the BYE's
-    records = CallRecords(uow, 60)
-
-    async def answered() -> None:
-        transport, port = await engine.serve()
-        ng = await AsyncNgClient.connect("127.0.0.1", port)
-        announcer = Announcer(cfg, ng, records)
-        try:
-            announcer.decided({"call_id": "e-w1@test", "mode": "recorded", "from_tag": "a",
-                               "announcements": ["recording_warning"]})
-            announcer.answered({"call_id": "e-w1@test", "to_tag": "b"})
-            await asyncio.gather(*announcer.calls["e-w1@test"].tasks[:1])
-            announcer.ended("e-w1@test", delete_media=False)
-        finally:
-            ng.close()
-            transport.close()
-
-    try:
-        asyncio.run(answered())
-    finally:
-        records.close()
-    with uow() as u:
-        record = u.calls.get("e-w1@test")
-    assert record is not None
+    record = answer_recorded_call(uow, cfg, engine, "e-w1@test",
+                                  {"announcements": ["recording_warning"]}, then_bye=True)
     if still_up:
         assert (record.fault, record.end_reason) == ("warning_not_played", "fault")
     else:

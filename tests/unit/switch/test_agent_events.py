@@ -4,6 +4,8 @@ which release rtpengine's media, and which reach the records."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,23 +56,12 @@ def test_a_dialog_end_after_its_bye_asks_rtpengine_for_no_second_delete(
         engine.handle({"command": "offer", "call-id": call_id, "flags": []})
     cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
 
-    async def ends() -> None:
-        transport, port = await engine.serve()
-        ng = await AsyncNgClient.connect("127.0.0.1", port)
-        announcer = Announcer(cfg, ng, CallRecords(lambda: None, 60))  # type: ignore[arg-type, return-value]
-        try:
-            announcer.ended("by-bye", delete_media=False)  # the BYE
-            announcer.ended("by-bye", delete_media=True)  # its dialog's end
-            announcer.ended("by-timer", delete_media=True)
-            for _ in range(100):
-                if "by-timer" not in engine.calls:
-                    break
-                await asyncio.sleep(0.01)
-        finally:
-            ng.close()
-            transport.close()
+    def ends(announcer: Announcer) -> None:
+        announcer.ended("by-bye", delete_media=False)  # the BYE
+        announcer.ended("by-bye", delete_media=True)  # its dialog's end
+        announcer.ended("by-timer", delete_media=True)
 
-    asyncio.run(ends())
+    until_deleted(engine, cfg, ends, "by-timer")
     deletes = [c["call-id"] for c in engine.commands if c["command"] == "delete"]
     assert deletes == ["by-timer"]
     assert "by-bye" in engine.calls  # nobody deleted it here (the routing does, at the BYE)
@@ -92,21 +83,31 @@ def test_a_dialog_end_journalled_just_before_its_bye_asks_for_no_delete(
     journal.write("bye", "by-bye")
     journal.write("ended", "by-timer", from_tag="a", to_tag="b")
 
-    async def ends() -> None:
+    def ends(announcer: Announcer) -> None:
+        LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).tell_all(
+            JournalReader(cfg.journal_dir, persist=False).pending())
+
+    until_deleted(engine, cfg, ends, "by-timer")
+    assert [c["call-id"] for c in engine.commands if c["command"] == "delete"] == ["by-timer"]
+    assert "by-bye" in engine.calls  # the routing deletes it, at the BYE
+
+
+def until_deleted(engine: MockRtpengine, cfg: SwitchConfig,
+                  tell: Callable[[Announcer], None], call_id: str) -> None:
+    """Tell an announcer (on ``engine``) the ends ``tell`` gives it, then wait until
+    ``call_id`` is deleted: an event, with a deadline only to report it never came."""
+    async def run() -> None:
         transport, port = await engine.serve()
         ng = await AsyncNgClient.connect("127.0.0.1", port)
         announcer = Announcer(cfg, ng, CallRecords(lambda: None, 60))  # type: ignore[arg-type, return-value]
         try:
-            LiveTail(JournalReader(cfg.journal_dir, persist=False), announcer).tell_all(
-                JournalReader(cfg.journal_dir, persist=False).pending())
-            for _ in range(100):
-                if "by-timer" not in engine.calls:
-                    break
+            tell(announcer)
+            deadline = time.monotonic() + 30
+            while call_id in engine.calls:
+                assert time.monotonic() < deadline, f"{call_id} never deleted"
                 await asyncio.sleep(0.01)
         finally:
             ng.close()
             transport.close()
 
-    asyncio.run(ends())
-    assert [c["call-id"] for c in engine.commands if c["command"] == "delete"] == ["by-timer"]
-    assert "by-bye" in engine.calls  # the routing deletes it, at the BYE
+    asyncio.run(run())
