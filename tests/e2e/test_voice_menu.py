@@ -291,7 +291,10 @@ def test_the_resident_hears_ringing_and_nothing_of_the_called_party_before_accep
     the called party's voice reaches it (the sniffer hears that party at all)."""
     far_ssrcs = {pcap_ssrc(Path("/usr/share/sip-tester/g711a.pcap")),
                  pcap_ssrc(Path("/usr/share/sip-tester/dtmf_2833_1.pcap"))}
-    calls = menu.menu_call(RINGS, PIN + "#", hangs_up_after_ms=16000, wait=False)
+    # The phone stays on long enough to hear the called party after the recording
+    # warning that follows acceptance (both held while it plays, ~8 s): the called party
+    # talks for 14 s from just after its key press.
+    calls = menu.menu_call(RINGS, PIN + "#", hangs_up_after_ms=26000, wait=False)
     with Sniffer({calls.media_port}, payloads=True) as phone:
         assert calls.wait() == 0, calls.errors
     rec = record(menu, calls.call_ids[0])
