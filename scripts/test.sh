@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
-# Two workers (pytest-xdist): the real SIP stack's tests in one, in order, everything else
-# beside them in the other (tests/conftest.py groups them).
+# Two workers (pytest-xdist): the real SIP stack's tests in two groups, each in one worker,
+# in order (the session switch's, the voice menu's), everything else beside and after them
+# (tests/conftest.py groups them and stops if the grouping does not hold).
 exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "$@"
