@@ -274,7 +274,7 @@ def test_dialling_the_menu_number_asks_for_the_pin_then_the_number_to_call(
         menu: Stack, keys: str, mode: str, to: str) -> None:
     """The phone dials the menu's number (PRIVLINE_MENU_NUMBER, 100 by default), keys its
     PIN and then the number (7 first for a private call), each ended by #."""
-    calls = menu.menu_call("100", PIN + "#" + keys, hangs_up_after_ms=22000)
+    calls = menu.menu_call("100", PIN + "#" + keys, hangs_up_after_ms=40000)
     assert calls.proc.returncode == 0, calls.errors
     rec = record(menu, calls.call_ids[0])
     assert (rec["resident"], rec["mode"], rec["to"]) == ("m1", mode, to), rec
