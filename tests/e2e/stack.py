@@ -24,9 +24,11 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port for a daemon's SIP or control socket, from its own region below the
+    ephemeral range: a port the kernel handed out for port 0 could be handed to any
+    passing socket before the daemon binds it (the voice menu once found its port taken:
+    "Address already in use")."""
+    return _free_block(1, CONTROL_PORTS, step=1)
 
 
 # Media ports come from two regions below the kernel's ephemeral range (32768 and up,
@@ -35,6 +37,7 @@ def free_udp_port() -> int:
 # ephemeral socket take a phone's.
 RTPENGINE_PORTS = (10000, 26000)
 PHONE_PORTS = (26000, 32000)
+CONTROL_PORTS = (32000, 32768)  # SIP, trunk, ng, voice-menu ports
 
 
 def free_rtp_base(width: int) -> int:
@@ -49,7 +52,7 @@ def free_phone_media() -> int:
 
 def _free_block(width: int, region: tuple[int, int], step: int) -> int:
     for _ in range(50):
-        base = random.randrange(region[0], region[1] - width, 2)
+        base = random.randrange(region[0], region[1] - width, 2 if width > 1 else 1)
         try:
             for port in range(base, base + width, step):
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
