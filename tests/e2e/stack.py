@@ -60,7 +60,7 @@ def _free_block(width: int, region: tuple[int, int], step: int) -> int:
         except OSError:
             continue
         return base
-    raise RuntimeError("no free media ports")
+    raise RuntimeError(f"no free ports in {region[0]}-{region[1]}")
 
 
 SAMPLE = Path("/usr/share/sip-tester/g711a.pcap")
