@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ UNREGISTERED = "2025550144"
 PINS = {"r1": "1234", "r2": "2345", "rbroke": "3456", "rlock": "4567", "rsoak": "5678",
         "rshort": "1234", "rlen": "1234", "rremote": "1234"}
 
+LOG_TAIL_LINES = 60
 NEEDED = ("kamailio", "rtpengine", "sipp", "espeak-ng", "sox")
 
 
@@ -46,6 +48,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.switch("down", check=False)
         for proc in s.procs:
             stop_pid(proc)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed e2e test shows the end of its switch's logs (the voice menu logs each
+    step of a call with its time), so a slow or lost step can be found from one run."""
+    report = yield
+    if report.failed:
+        funcargs = getattr(item, "funcargs", {})
+        for s in (v for v in funcargs.values() if isinstance(v, Stack)):
+            for log in sorted((s.home / "switch" / "logs").glob("*.log")):
+                lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"{s.home.name} {log.name}", "\n".join(lines)))
+    return report
 
 
 @pytest.fixture(autouse=True)

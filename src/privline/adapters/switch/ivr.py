@@ -139,6 +139,12 @@ class MenuCall:
         self.who: dict[str, Any] = {}
         self.ending: asyncio.Future[None] | None = None  # kept: a task needs a reference
         self.decided = False  # the core was asked (its record exists, or it failed)
+        self.started = time.monotonic()
+
+    def step(self, what: str) -> None:
+        """One line per step of the call with the seconds since its INVITE, so a slow
+        step can be found in the menu's log (no digits and no number: only the step)."""
+        log.info("%s %s +%.2fs", self.call_id, what, time.monotonic() - self.started)
 
     # -- SIP from either leg ----------------------------------------------------------
     def request(self, msg: sip.SipMessage, source: Addr) -> None:
@@ -171,6 +177,7 @@ class MenuCall:
             return
         if self.trunk is not None and self.trunk.answered and not self.trunk.ended.is_set():
             self.menu.event("bye", self.call_id)
+        self.step("hung up by " + ("the phone" if by_phone else "the called party"))
         if by_phone and self.answered and not self.decided:
             # Hung up in the menu, before any decision: still a record, never silence.
             self.menu.event("refused", self.call_id, code=CODES["abandoned"],
@@ -224,6 +231,7 @@ class MenuCall:
         """Journal the refusal (before anything reaches the phone), tell the resident why
         when the phone is answered, and end the call."""
         code = CODES.get(reason, 403)
+        self.step(f"refused {reason}")
         self.menu.event("refused", self.call_id, code=code, reason=reason, fault=fault,
                         **self.who)
         if not self.answered:
@@ -269,9 +277,11 @@ class MenuCall:
             return
         self.phone.reply(200, "OK", body=phone_sdp)
         self.answered = True
+        self.step("answered")
         resident, pin = await self.ask_pin()
         if resident is None:
             return
+        self.step("pin accepted")
         self.who["resident"] = resident
         if ask_number:
             entry = await self.collect("enter_number", max_digits=menu.MAX_NUMBER_DIGITS)
@@ -280,6 +290,7 @@ class MenuCall:
                 return
             dialled = menu.parse_dialled(entry)
             self.who["dialled"] = dialled.number
+            self.step("number entered")
         self.decided = True
         try:
             decision = await asyncio.to_thread(
@@ -289,6 +300,7 @@ class MenuCall:
             log.error("decision failed for %s: %r", self.call_id, exc)
             await self.refuse("decision_unavailable", say="denied.privilege_unknown")
             return
+        self.step(f"decided {decision.mode}")
         if decision.mode == "denied":
             await self.refuse(decision.reason, say=menu.denial_prompt(decision.reason))
             return
@@ -299,6 +311,7 @@ class MenuCall:
         assert self.facility is not None  # noqa: S101 - set before the PIN is asked
         for attempt in range(1, menu.PIN_TRIES + 1):
             pin = await self.collect("enter_pin")
+            self.step(f"pin entry {attempt}: {len(pin)} digits")
             if not pin:
                 await self.refuse("pin_required", say="no_entry")
                 return None, ""
@@ -325,6 +338,7 @@ class MenuCall:
         except SwitchError as exc:
             log.error("prompt %s not played to %s: %s", prompt, self.call_id, exc)
             ms = 0
+        self.step(f"prompt {prompt}: {ms} ms")
         ends = time.monotonic() + ms / 1000
         if wait:
             await asyncio.sleep(ms / 1000)
@@ -404,7 +418,9 @@ class MenuCall:
         trunk = self.trunk = TrunkLeg(self.menu.endpoint, self.menu.trunk, number)
         self.menu.calls[trunk.call_id] = self
         await self.ring()
+        self.step("calling")
         final = await trunk.invite(self.far_sdp)
+        self.step(f"called party: {None if final is None else final.status}")
         if final is None or not 200 <= final.status < 300:
             code = 408 if final is None else final.status
             self.menu.event("failed", self.call_id, code=code)
@@ -442,6 +458,7 @@ class MenuCall:
             return
         # Answered as far as the records go: billing starts now, the agent's warnings
         # play now (to both, with their audio held again meanwhile).
+        self.step("connected")
         self.menu.event("answered", self.call_id, from_tag=self.phone.from_tag,
                         to_tag=self.far_tag, accepted=True,
                         answered_at=sip_answered.isoformat())
@@ -459,6 +476,7 @@ class MenuCall:
         private = d.mode == "private"
         key = await self.collect("called_private" if private else "called_recorded",
                                  tag=self.far_tag, one_key=True)
+        self.step(f"called party's key: {key or 'none'}")
         with contextlib.suppress(SwitchError):
             await self.menu.media.stop(self.call_id, self.phone.from_tag)  # the ringing
         if key == menu.ACCEPT:
