@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert, text
 
 from privline.adapters.db import tables as t
 from privline.domain.model import Facility
@@ -285,8 +285,22 @@ def test_the_sweep_reclaims_orphan_and_destroyed_blobs_and_reports_missing_ones(
         assert u.recordings.get(kept).state is RecordingState.STORED  # type: ignore[union-attr]
 
 
+def wait_until_waiting(engine: Engine, waiter: threading.Thread) -> None:
+    """Until ``waiter`` waits for a lock this thread's transaction holds, or has
+    finished. SQLite has one writer: a transaction begun while ours is open always
+    waits, so only PostgreSQL's order needs waiting for (any lock not granted)."""
+    if engine.dialect.name == "sqlite":
+        return
+    deadline = time.monotonic() + 30
+    while waiter.is_alive() and time.monotonic() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                return
+        time.sleep(0.005)
+
+
 def test_a_verification_racing_an_ingest_still_quarantines_the_new_recording(
-        uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path,
+        uow: UnitOfWorkFactory, world: World, vault: Vault, home: Path, engine: Engine,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingest judges the number in its indexing transaction while a verification of the
     same number runs concurrently: either the ingest sees the verified entry, or the
@@ -306,7 +320,7 @@ def test_a_verification_racing_an_ingest_still_quarantines_the_new_recording(
                 uow, STAFF, entry_id, Status.VERIFIED), kwargs={"now": LATER})
             thread.start()
             verifier.append(thread)
-            time.sleep(0.5)  # the verification is now waiting for us
+            wait_until_waiting(engine, thread)  # the verification now waits for us
         return real_judge(*args, **kwargs)
 
     monkeypatch.setattr(vault_service, "_judge", judge_while_verifying)
