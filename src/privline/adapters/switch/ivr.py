@@ -140,6 +140,15 @@ class MenuCall:
         self.ending: asyncio.Future[None] | None = None  # kept: a task needs a reference
         self.decided = False  # the core was asked (its record exists, or it failed)
         self.started = time.monotonic()
+        self.keys_at: list[float] = []  # when each key of the last entry came (the log's)
+
+    def keys(self) -> str:
+        """When the last entry's keys came: a key lost or late shows as a gap."""
+        if not self.keys_at:
+            return ""
+        gaps = [b - a for a, b in zip(self.keys_at, self.keys_at[1:], strict=False)]
+        return (f" ({len(self.keys_at)} keys +{self.keys_at[0]:.2f}s..+{self.keys_at[-1]:.2f}s,"
+                f" longest gap {max(gaps, default=0.0):.2f}s)")
 
     def step(self, what: str) -> None:
         """One line per step of the call with the seconds since its INVITE, so a slow
@@ -290,7 +299,7 @@ class MenuCall:
                 return
             dialled = menu.parse_dialled(entry)
             self.who["dialled"] = dialled.number
-            self.step("number entered")
+            self.step(f"number entered: {len(entry)} digits{self.keys()}")
         self.decided = True
         try:
             decision = await asyncio.to_thread(
@@ -311,7 +320,7 @@ class MenuCall:
         assert self.facility is not None  # noqa: S101 - set before the PIN is asked
         for attempt in range(1, menu.PIN_TRIES + 1):
             pin = await self.collect("enter_pin")
-            self.step(f"pin entry {attempt}: {len(pin)} digits")
+            self.step(f"pin entry {attempt}: {len(pin)} digits{self.keys()}")
             if not pin:
                 await self.refuse("pin_required", say="no_entry")
                 return None, ""
@@ -362,6 +371,7 @@ class MenuCall:
         ``max_digits``, or the first key with ``one_key``); a digit stops the prompt
         (barge-in); silence after the prompt repeats it once, then gives up (empty)."""
         tag = tag or self.phone.from_tag
+        self.keys_at.clear()
         for _ in range(2):
             ends = await self.say(prompt, wait=False, to=tag)
             deadline = ends + DIGIT_TIMEOUT_S
@@ -374,6 +384,7 @@ class MenuCall:
                     break
                 if source != tag:
                     continue
+                self.keys_at.append(time.monotonic() - self.started)
                 if playing and time.monotonic() < ends:
                     with contextlib.suppress(SwitchError):
                         await self.menu.media.stop(self.call_id, tag)
