@@ -309,7 +309,10 @@ def test_the_resident_hears_ringing_and_nothing_of_the_called_party_before_accep
     assert not {ssrc for ssrc, _, _ in before} & far_ssrcs, "the called party leaked"
     after = [at for (_, ssrc), packets in heard.items() if ssrc == voice
              for at, _, _ in packets if at > accepted]
-    assert after, "the called party's voice reaches the resident after acceptance"
+    heard_after = {f"{ssrc}/{pt}": sum(1 for at, p, _ in packets if at > accepted and p == pt)
+                   for (_, ssrc), packets in heard.items() for pt in {p for _, p, _ in packets}}
+    assert after, ("the called party's voice reaches the resident after acceptance; heard "
+                   f"after it (ssrc/payload type: packets): {heard_after}")
 
 
 def test_a_phone_with_credentials_is_its_facilitys_wherever_its_address_is(
