@@ -5,8 +5,9 @@ Per call, from the journal's events:
 
 - on ``decided``, make the announcement audio;
 - on ``answered``, check again that a recorded call's pcap exists (else end it as a
-  fault), block both parties' audio, play the announcements to each party, and unblock
-  after rtpengine's reported duration, so nobody talks over the warning;
+  fault), block both parties' audio, play the announcements to both, and unblock
+  after rtpengine's reported duration, so nobody talks over the warning (one ng
+  command each for the whole call);
 - play the recording reminder at the facility's interval and the one-minute warning
   before max_minutes (Kamailio's dialog timer ends the call itself);
 - watch the recording file while the call lasts: a recorded call whose file vanishes is
