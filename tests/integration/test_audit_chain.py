@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from privline.adapters.db import driver as sql
 from privline.adapters.db import tables as t
 from privline.adapters.db.engine import SqlUnitOfWork
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.domain.audit_chain import ChainVerification, Checkpoint, checkpoint_message
+from privline.domain.audit_events import AuditAction
+from privline.domain.model import AuditEvent
 from privline.services import accounts, audit
 from privline.services.errors import Forbidden
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -160,3 +163,28 @@ def test_concurrent_appenders_never_fork_the_chain(
     assert errors == []
     verdict = check(chained, signer)
     assert verdict.ok and verdict.entries == 3 + 60 and verdict.checkpoints == 12
+
+
+def test_many_appends_in_one_transaction_read_the_head_once_and_chain(
+        chained: UnitOfWorkFactory, world: World, signer: Ed25519Signer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The call agent appends many events in one transaction: the head is read once
+    (the transaction holds it), each append still chains on the one before, and the
+    head row ends at the last; checkpoints fall where they would one by one."""
+    head_reads: list[object] = []
+    real_one = sql.Driver.one
+
+    def counting(self: sql.Driver, statement: sql.Statement, params: sql.Params) -> object:
+        if statement is sql.AUDIT_HEAD:
+            head_reads.append(params)
+        return real_one(self, statement, params)
+
+    monkeypatch.setattr(sql.Driver, "one", counting)
+    with chained() as uow:
+        for i in range(9):  # the world's 3 events, then seq 4 to 12
+            uow.audit.append(AuditEvent(NOW + timedelta(seconds=i), "switch:kamailio",
+                                        AuditAction.CALL_END, f"call:{i}", {"i": i}))
+        uow.commit()
+    assert len(head_reads) == 1
+    verdict = check(chained, signer)
+    assert verdict.ok and (verdict.entries, verdict.checkpoints, verdict.head_seq) == (12, 2, 12)

@@ -428,3 +428,60 @@ def test_a_warning_not_played_is_a_fault_only_while_rtpengine_has_the_call(
     commands = [c["command"] for c in engine.commands]
     assert commands.count("query") == 1
     assert ("play media" in commands) == still_up  # a refused block plays nothing
+
+
+def test_the_warning_holds_plays_and_releases_both_parties_in_one_command_each(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path,
+) -> None:
+    """A recorded call's answer: both parties' audio held, the warning played to both,
+    both released, each with one ng command for the whole call (rtpengine refuses a
+    play that names no party and no "all"; MockRtpengine too). The evidence names both
+    parties."""
+    place(uow, "e-p1@test")
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.run_dir.mkdir(parents=True)
+    engine = MockRtpengine(cfg.recording_dir, play_ms=10)
+    engine.handle({"command": "offer", "call-id": "e-p1@test", "flags": ["record-call=yes"]})
+    record = answer_recorded_call(uow, cfg, engine, "e-p1@test",
+                                  {"announcements": ["recording_warning"]}, then_bye=True)
+    media = [(c["command"], c.get("from-tag"), c.get("flags"))
+             for c in engine.commands if "media" in c["command"]]
+    assert media == [("block media", None, None), ("play media", None, ["all"]),
+                     ("unblock media", None, ["all"])]
+    assert record.fault is None
+    (warning,) = record.warnings
+    assert warning.evidence["to"] == ["a", "b"]
+    assert [r["result"] for r in warning.evidence["rtpengine"]] == ["ok"]
+
+
+def test_a_prompt_is_made_once_and_made_again_when_its_file_is_gone(
+    uow: UnitOfWorkFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Calls that say the same words share one prompt file, made once (espeak and sox
+    in a thread); the agent remembers it, and makes it again if the file went away."""
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    made: list[object] = []
+    real = announcer_module.Prompts.sequence
+
+    def counted(self: Any, parts: Any) -> Path:
+        made.append(parts)
+        return real(self, parts)
+
+    monkeypatch.setattr(announcer_module.Prompts, "sequence", counted)
+    records = CallRecords(uow, 60)
+    parts = (("private_notice", "This call is private."),)
+
+    async def three_calls() -> list[Path]:
+        announcer = Announcer(cfg, None, records)  # type: ignore[arg-type]  # no ng here
+        first = await announcer.prompt_file(parts)
+        second = await announcer.prompt_file(parts)
+        first.unlink()
+        third = await announcer.prompt_file(parts)
+        return [first, second, third]
+
+    try:
+        first, second, third = asyncio.run(three_calls())
+    finally:
+        records.close()
+    assert first == second == third and third.exists()
+    assert len(made) == 2  # the first call, and again once the file was gone

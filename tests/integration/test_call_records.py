@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -43,6 +44,11 @@ def test_recorded_call_keeps_its_warnings_and_is_billed_by_the_minute(
     assert [w.prompt for w in record.warnings] == ["recording_warning", "recording_reminder"]
     assert record.warnings[0].evidence == {"result": "ok", "duration": 3900}
     assert balance(uow) == 2000 - 66
+    with uow() as u:  # the agent's read per event leaves the warnings out; get has them
+        life, full = u.calls.life("sip-1@test"), u.calls.get("sip-1@test")
+    assert life is not None and full is not None
+    assert (life.warnings, full.warnings) == ((), record.warnings)
+    assert life == replace(full, warnings=())
     # A second BYE changes nothing and bills nothing.
     again = call_records.call_ended(uow, SWITCH, "sip-1@test", at=answered + timedelta(hours=1),
                                     reason="bye")

@@ -348,13 +348,9 @@ class KamailioApp:
     def child_init(self, rank: int) -> int:
         return 0
 
-    # Kamailio calls these when they exist; a missing one is an error per message.
-    def ksr_onsend_route(self, msg: Any) -> int:
-        return 1
-
-    def ksr_reply_route(self, msg: Any) -> int:
-        return 1
-
+    # No ksr_reply_route and no ksr_onsend_route: kamailio.cfg turns both callbacks off
+    # (kemi.*_callback="none"), so replies enter Python only through the INVITE's own
+    # t_on_reply route, not once more each for nothing (config.py).
     def ksr_request_route(self, msg: Any) -> int:
         return self.router.request()
 

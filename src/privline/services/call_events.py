@@ -126,12 +126,12 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
     elif event.kind == "bye":
         # A BYE the voice menu sent for a fault the agent noted (the menu's legs pass
         # Kamailio's request route, a kiosk dialog's timer BYEs do not) ends as a fault.
-        record = uow.calls.get(event.call_id)
+        record = uow.calls.life(event.call_id)
         faulted = record is not None and record.fault is not None
         call_records.close_call(uow, actor, event.call_id, event.at,
                                 "fault" if faulted else "hangup")
     elif event.kind == "ended":
-        record = uow.calls.get(event.call_id)
+        record = uow.calls.life(event.call_id)
         if record is None:
             raise NotFound(f"no call {event.call_id}", code="call_not_found")
         reason = str(d.get("reason") or dialog_end_reason(record, event.at, minute_seconds))
@@ -140,7 +140,7 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
     elif event.kind == "failed":
         call_records.close_call(uow, actor, event.call_id, event.at, "unanswered")
     else:  # interrupted: the switch lost the call (see the agent's reconciliation)
-        record = uow.calls.get(event.call_id)
+        record = uow.calls.life(event.call_id)
         limit_at = None if record is None else max_minutes_at(record, minute_seconds)
         if limit_at is not None and limit_at <= event.at:
             # Kamailio's own timer ends every call at its limit; when its dialog-end

@@ -30,10 +30,16 @@ END_REASONS = ("hangup", "max_minutes", "fault", "interrupted", "refused", "unan
 
 
 def _call(uow: UnitOfWork, sip_call_id: str) -> CallRecord:
-    record = uow.calls.get(sip_call_id)
+    """The record as a life event needs it: without its warnings (uow.calls.life)."""
+    record = uow.calls.life(sip_call_id)
     if record is None:
         raise NotFound(f"no call {sip_call_id}", code="call_not_found")
     return record
+
+
+def _warnings_of(uow: UnitOfWork, sip_call_id: str) -> tuple[WarningPlayed, ...]:
+    full = uow.calls.get(sip_call_id)
+    return () if full is None else full.warnings
 
 
 def _seconds(answered: datetime, ended: datetime) -> int:
@@ -180,6 +186,9 @@ def call_ended(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *
     check_allowed(actor, Action.CALL_RECORD)
     with uow_factory() as uow:
         closed = close_call(uow, actor, sip_call_id, at, reason, fault)
+        # close_call's record has no warnings (the agent's path skips them): read them
+        # for whoever asked here.
+        closed = replace(closed, warnings=_warnings_of(uow, sip_call_id))
         uow.commit()
     return closed
 

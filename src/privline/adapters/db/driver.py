@@ -135,6 +135,8 @@ CALL_BY_SIP_ID = Statement(
     f"SELECT {', '.join(CALL_COLUMNS)} FROM calls WHERE sip_call_id = ?")  # noqa: S608
 CALL_WARNINGS = Statement(
     "SELECT at, prompt, evidence FROM call_warnings WHERE call_id = ? ORDER BY id")
+ADD_WARNING = Statement(
+    "INSERT INTO call_warnings (call_id, at, prompt, evidence) VALUES (?, ?, ?, ?)")
 # The columns a call's life sets after its decision, and how each is stored.
 CALL_LIFE_COLUMNS = {"answered_at": "time", "accepted_at": "time", "ended_at": "time",
                      "duration_s": "int", "charge_cents": "int", "end_reason": "text",

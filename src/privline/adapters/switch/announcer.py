@@ -5,8 +5,9 @@ Per call, from the journal's events:
 
 - on ``decided``, make the announcement audio;
 - on ``answered``, check again that a recorded call's pcap exists (else end it as a
-  fault), block both parties' audio, play the announcements to each party, and unblock
-  after rtpengine's reported duration, so nobody talks over the warning;
+  fault), block both parties' audio, play the announcements to both, and unblock
+  after rtpengine's reported duration, so nobody talks over the warning (one ng
+  command each for the whole call);
 - play the recording reminder at the facility's interval and the one-minute warning
   before max_minutes (Kamailio's dialog timer ends the call itself);
 - watch the recording file while the call lasts: a recorded call whose file vanishes is
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
 END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
 RELEASED_KEPT = 20_000  # calls whose media the routing released, remembered
+PROMPTS_KEPT = 1_000  # prompt files remembered by their words (a few per facility and rate)
 
 
 @dataclass
@@ -84,14 +87,36 @@ class Announcer:
         self.calls: dict[str, Call] = {}
         self._scan: tuple[float, set[str]] | None = None
         self._released: dict[str, None] = {}  # oldest first
+        self._prompt_files: dict[tuple[tuple[str, str], ...], Path] = {}
 
     # -- events ---------------------------------------------------------------------
     def decided(self, event: Mapping[str, Any]) -> None:
         call = Call(str(event["call_id"]), event)
         self.calls[call.call_id] = call
-        parts = [(p, call.text(p)) for p in event.get("announcements", [])]
+        parts = tuple((p, call.text(p)) for p in event.get("announcements", []))
         if parts:
-            call.prompt = asyncio.ensure_future(asyncio.to_thread(self.prompts.sequence, parts))
+            call.prompt = self.prompt_file(parts)
+
+    def prompt_file(self, parts: tuple[tuple[str, str], ...]) -> asyncio.Future[Path]:
+        """The prompt file for these words. Made once (in a thread: espeak and sox), then
+        remembered: every call of a facility at one rate says the same words, and a
+        thread hand-off, a hash and a stat per call were a measurable part of this
+        agent's CPU per call. A remembered file that is gone is made again."""
+        known = self._prompt_files.get(parts)
+        if known is not None and os.path.exists(known):
+            done: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
+            done.set_result(known)
+            return done
+        made = asyncio.ensure_future(asyncio.to_thread(self.prompts.sequence, parts))
+
+        def remember(future: asyncio.Future[Path]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                if len(self._prompt_files) >= PROMPTS_KEPT:
+                    self._prompt_files.clear()
+                self._prompt_files[parts] = future.result()
+
+        made.add_done_callback(remember)
+        return made
 
     def answered(self, event: Mapping[str, Any]) -> None:
         call = self.calls.get(str(event["call_id"]))
@@ -141,10 +166,9 @@ class Announcer:
         if call.recorded:
             call.tasks.append(asyncio.ensure_future(self.watch_recording(call)))
         if call.prompt is not None:
-            tags = [t for t in (call.from_tag, call.to_tag) if t]
             # Hold both parties' audio from the moment of answer, before the prompt
             # file is even ready, so nobody talks before the warning.
-            blocked = await self.block(call, tags)
+            blocked = await self.block(call)
             try:
                 path: Path | None = await call.prompt
             except SwitchError as exc:
@@ -163,29 +187,31 @@ class Announcer:
             call.tasks.append(asyncio.ensure_future(self.reminders(call)))
         call.tasks.append(asyncio.ensure_future(self.one_minute_warning(call)))
 
-    async def block(self, call: Call, tags: list[str]) -> bool:
+    async def block(self, call: Call) -> bool:
+        """Hold both parties' audio: one command for the whole call (rtpengine 10.5
+        blocks every party's media when no from-tag is given)."""
         try:
-            for tag in tags:
-                await self.media("block media", call, tag)
+            await self.media("block media", call)
         except SwitchError as exc:
             log.error("block media failed for %s: %s", call.call_id, exc)
             return False
         return True
 
-    async def media(self, command: str, call: Call, tag: str, **extra: Any) -> dict[str, Any]:
-        return await self.ng.request(command, **{"call-id": call.call_id, "from-tag": tag},
-                                     **extra)
+    async def media(self, command: str, call: Call, **extra: Any) -> dict[str, Any]:
+        return await self.ng.request(command, **{"call-id": call.call_id}, **extra)
 
     async def announce(self, call: Call, prompts: list[str], path: Path, hold: bool) -> bool:
-        """Play ``path`` to both parties (rtpengine plays to the party whose tag is
-        given). With ``hold``, their audio is already blocked: unblock it when the
-        prompt ends. Returns whether both plays were accepted."""
+        """Play ``path`` to both parties: one ``play media`` with the ``all`` flag (to
+        every party of the call; the two per-party commands it replaces cost rtpengine
+        and this agent twice the round trips). With ``hold``, their audio is already
+        blocked: unblock it when the prompt ends. Returns whether the play was
+        accepted for an answered call (both parties' tags known)."""
         tags = [t for t in (call.from_tag, call.to_tag) if t]
         replies: list[dict[str, Any]] = []
         error = None
         try:
-            for tag in tags:
-                replies.append(await self.media("play media", call, tag, file=str(path)))
+            replies.append(await self.media("play media", call, file=str(path),
+                                            flags=["all"]))
         except SwitchError as exc:
             error = str(exc)
         duration_ms = max((int(r.get("duration", 0)) for r in replies), default=0)
@@ -197,10 +223,10 @@ class Announcer:
             await self.records.warnings(call.call_id, prompts, at, evidence)
         if hold:
             await asyncio.sleep(max(0.0, ends - time.monotonic()))
-            for tag in tags:
-                with contextlib.suppress(SwitchError):
-                    await self.media("unblock media", call, tag)
-        return error is None and len(replies) == len(tags) == 2
+            with contextlib.suppress(SwitchError):
+                # "all": also any block a single party was given (the voice menu's).
+                await self.media("unblock media", call, flags=["all"])
+        return error is None and len(replies) == 1 and len(tags) == 2
 
     async def reminders(self, call: Call) -> None:
         interval = int(call.info.get("reminder_interval_s", 300)) * self.cfg.minute_seconds / 60

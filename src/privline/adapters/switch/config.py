@@ -213,6 +213,10 @@ modparam("rtpengine", "rtpengine_tout_ms", 2000)
 modparam("app_python3", "load", "{boot}")
 
 cfgengine "python"
+# Every reply would otherwise enter Python once more (ksr_reply_route) with nothing to
+# decide: the INVITE's replies reach it through t_on_reply, the rest need no Python.
+kemi.reply_route_callback="none"
+kemi.onsend_route_callback="none"
 """
 
 

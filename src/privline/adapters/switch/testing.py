@@ -57,6 +57,9 @@ class MockRtpengine:
             del self.calls[call_id]
             return {"result": "ok"}
         if command == "play media":
+            if not message.get("from-tag") and "all" not in message.get("flags", []):
+                # As rtpengine 10.5: a play needs a party, or "all" of them.
+                return {"result": "error", "error-reason": "No participant party specified"}
             return {"result": "ok", "duration": self.play_ms}
         return {"result": "ok"}  # query, block media, unblock media
 

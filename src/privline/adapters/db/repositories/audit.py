@@ -32,9 +32,14 @@ class SqlAudit(SqlRepository):
         super().__init__(conn)
         self.signer = signer
         self.checkpoint_every = checkpoint_every
+        # The head as this transaction last moved it. A repository lives for one unit of
+        # work, whose transaction holds the head (SQLite's write lock; PostgreSQL's row
+        # lock from the first read's FOR UPDATE), so nobody else can move it meanwhile:
+        # the call agent's batch of events reads it once, not once per event.
+        self._head: tuple[int, str] | None = None
 
     def append(self, event: AuditEvent) -> int:
-        head = self.driver.one(sql.AUDIT_HEAD, ())
+        head = self._head or self.driver.one(sql.AUDIT_HEAD, ())
         assert head is not None  # noqa: S101 - the migration makes the head row
         seq, prev = head[0] + 1, head[1]
         at = event.at.astimezone(UTC)
@@ -48,6 +53,7 @@ class SqlAudit(SqlRepository):
         else:
             self.driver.rows(sql.AUDIT_EVENT, row)
             self.driver.rows(sql.AUDIT_MOVE_HEAD, (seq, digest))
+        self._head = (seq, digest)
         if self.signer is not None and seq % self.checkpoint_every == 0:
             self._checkpoint(seq, digest, at)
         return int(seq)

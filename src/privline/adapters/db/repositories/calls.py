@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -43,7 +44,18 @@ class SqlCalls(SqlRepository):
         return None if record_id is None else int(record_id)
 
     def get(self, sip_call_id: str) -> CallRecord | None:
-        # Straight on the driver: the call agent reads the record for every event.
+        record = self.life(sip_call_id)
+        if record is None:
+            return None
+        d = self.driver
+        warnings = tuple(WarningPlayed(d.time_out(at), prompt, json.loads(evidence))  # type: ignore[arg-type]
+                         for at, prompt, evidence in d.rows(sql.CALL_WARNINGS, (record.id,)))
+        return replace(record, warnings=warnings)
+
+    def life(self, sip_call_id: str) -> CallRecord | None:
+        # Straight on the driver, one statement: the call agent reads the record for
+        # every event (its warnings, one more statement and a JSON parse each, are not
+        # read: no event needs them).
         d = self.driver
         row = d.one(sql.CALL_BY_SIP_ID, (sip_call_id,))
         if row is None:
@@ -53,9 +65,7 @@ class SqlCalls(SqlRepository):
             record[name] = d.time_out(record[name])
         record["rate_per_minute"] = Decimal(record["rate_per_minute"])
         record["review"] = bool(record["review"])
-        warnings = tuple(WarningPlayed(d.time_out(at), prompt, json.loads(evidence))  # type: ignore[arg-type]
-                         for at, prompt, evidence in d.rows(sql.CALL_WARNINGS, (row[0],)))
-        return CallRecord(**record, warnings=warnings)
+        return CallRecord(**record)
 
     def update(self, call_id: int, **fields: object) -> None:
         life = sql.CALL_LIFE_COLUMNS
@@ -71,9 +81,10 @@ class SqlCalls(SqlRepository):
                (*values, call_id))
 
     def add_warning(self, call_id: int, warning: WarningPlayed) -> None:
-        self.conn.execute(insert(t.call_warnings).values(
-            call_id=call_id, at=warning.at, prompt=warning.prompt,
-            evidence=canonical_json(warning.evidence)))
+        # On the driver: one per answered call, on the call agent's path.
+        d = self.driver
+        d.rows(sql.ADD_WARNING, (call_id, d.time_in(warning.at), warning.prompt,
+                                 canonical_json(warning.evidence)))
 
     def claim_event(self, sip_call_id: str, kind: str, seq: int, at: datetime) -> bool:
         """Note one switch event; False when it was applied before (a replay). The
