@@ -454,6 +454,36 @@ def test_the_warning_holds_plays_and_releases_both_parties_in_one_command_each(
     assert [r["result"] for r in warning.evidence["rtpengine"]] == ["ok"]
 
 
+class _UnblockRefusedOnce(MockRtpengine):
+    """rtpengine that refuses the first unblock (as one too busy to answer in time)."""
+
+    refused = False
+
+    def handle(self, message: Any) -> dict[str, Any]:
+        if message.get("command") == "unblock media" and not self.refused:
+            self.refused = True
+            self.commands.append(dict(message))
+            return {"result": "error", "error-reason": "busy"}
+        return super().handle(message)
+
+
+def test_an_unblock_refused_after_the_warning_is_asked_again_while_the_call_lasts(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path,
+) -> None:
+    """A warning's parties stay held until the unblock is accepted: one refused unblock
+    would leave the call connected, billed and silent."""
+    place(uow, "e-u1@test")
+    cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
+    cfg.run_dir.mkdir(parents=True)
+    engine = _UnblockRefusedOnce(cfg.recording_dir, play_ms=10)
+    engine.handle({"command": "offer", "call-id": "e-u1@test", "flags": ["record-call=yes"]})
+    record = answer_recorded_call(uow, cfg, engine, "e-u1@test",
+                                  {"announcements": ["recording_warning"]}, then_bye=True)
+    commands = [c["command"] for c in engine.commands]
+    assert commands.count("unblock media") == 2  # refused, then asked again: accepted
+    assert record.fault is None
+
+
 def test_a_prompt_is_made_once_and_made_again_when_its_file_is_gone(
     uow: UnitOfWorkFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

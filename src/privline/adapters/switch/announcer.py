@@ -45,6 +45,7 @@ from privline.services.call_events import CallEvent
 
 log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
+RELEASE_TRIES = 3  # unblocks asked after a warning before giving up (loudly)
 END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
 RELEASED_KEPT = 20_000  # calls whose media the routing released, remembered
 PROMPTS_KEPT = 1_000  # prompt files remembered by their words (a few per facility and rate)
@@ -223,10 +224,25 @@ class Announcer:
             await self.records.warnings(call.call_id, prompts, at, evidence)
         if hold:
             await asyncio.sleep(max(0.0, ends - time.monotonic()))
-            with contextlib.suppress(SwitchError):
-                # "all": also any block a single party was given (the voice menu's).
-                await self.media("unblock media", call, flags=["all"])
+            await self.release(call)
         return error is None and len(replies) == 1 and len(tags) == 2
+
+    async def release(self, call: Call) -> None:
+        """Unblock both parties after the warning ("all": also any block a single party
+        was given, the voice menu's). An unblock lost to a busy rtpengine would leave
+        the call connected, billed and silent: it is asked again while the call lasts,
+        and each failure is logged."""
+        for attempt in range(1, RELEASE_TRIES + 1):
+            try:
+                await self.media("unblock media", call, flags=["all"])
+                return
+            except SwitchError as exc:
+                if call.call_id not in self.calls or await self.gone_from_rtpengine(call):
+                    return  # the call ended meanwhile: nothing is held
+                log.error("unblock media failed for %s (try %d of %d): %s", call.call_id,
+                          attempt, RELEASE_TRIES, exc)
+        log.critical("parties of call %s may still be held: rtpengine refused every "
+                     "unblock", call.call_id)
 
     async def reminders(self, call: Call) -> None:
         interval = int(call.info.get("reminder_interval_s", 300)) * self.cfg.minute_seconds / 60
