@@ -454,34 +454,42 @@ def test_the_warning_holds_plays_and_releases_both_parties_in_one_command_each(
     assert [r["result"] for r in warning.evidence["rtpengine"]] == ["ok"]
 
 
-class _UnblockRefusedOnce(MockRtpengine):
-    """rtpengine that refuses the first unblock (as one too busy to answer in time)."""
+class _Stalled(MockRtpengine):
+    """rtpengine that does not answer the first ``stalls`` asks of ``command`` (too
+    busy: the ng client asks each twice before it gives up)."""
 
-    refused = False
+    def __init__(self, spool: Path, command: str, stalls: int) -> None:
+        super().__init__(spool, play_ms=10)
+        self.command, self.stalls = command, stalls
 
-    def handle(self, message: Any) -> dict[str, Any]:
-        if message.get("command") == "unblock media" and not self.refused:
-            self.refused = True
+    def handle(self, message: Any) -> dict[str, Any] | None:
+        if message.get("command") == self.command and self.stalls > 0:
+            self.stalls -= 1
             self.commands.append(dict(message))
-            return {"result": "error", "error-reason": "busy"}
+            return None
         return super().handle(message)
 
 
-def test_an_unblock_refused_after_the_warning_is_asked_again_while_the_call_lasts(
-    uow: UnitOfWorkFactory, world: World, tmp_path: Path,
+@pytest.mark.parametrize("command", ["block media", "unblock media"])
+def test_a_hold_or_release_rtpengine_does_not_answer_is_asked_again_while_the_call_lasts(
+    uow: UnitOfWorkFactory, world: World, tmp_path: Path, command: str,
 ) -> None:
-    """A warning's parties stay held until the unblock is accepted: one refused unblock
-    would leave the call connected, billed and silent."""
-    place(uow, "e-u1@test")
+    """A busy moment in rtpengine must not fault a recorded call (its hold not taken)
+    nor leave it connected, billed and silent (its release not taken): the command
+    is asked again, and the call goes on warned."""
+    call_id = f"e-u-{command.split()[0]}@test"
+    place(uow, call_id)
     cfg = SwitchConfig.from_settings(Settings.from_env({"PRIVLINE_HOME": str(tmp_path)}))
     cfg.run_dir.mkdir(parents=True)
-    engine = _UnblockRefusedOnce(cfg.recording_dir, play_ms=10)
-    engine.handle({"command": "offer", "call-id": "e-u1@test", "flags": ["record-call=yes"]})
-    record = answer_recorded_call(uow, cfg, engine, "e-u1@test",
+    engine = _Stalled(cfg.recording_dir, command, stalls=2)  # one ng request unanswered
+    engine.handle({"command": "offer", "call-id": call_id, "flags": ["record-call=yes"]})
+    record = answer_recorded_call(uow, cfg, engine, call_id,
                                   {"announcements": ["recording_warning"]}, then_bye=True)
-    commands = [c["command"] for c in engine.commands]
-    assert commands.count("unblock media") == 2  # refused, then asked again: accepted
+    media = [c["command"] for c in engine.commands if "media" in c["command"]]
+    assert media.count(command) == 3  # two unanswered, then asked again: taken
+    assert media[-1] == "unblock media" and "play media" in media
     assert record.fault is None
+    (warning,) = record.warnings
 
 
 def test_a_prompt_is_made_once_and_made_again_when_its_file_is_gone(

@@ -45,7 +45,7 @@ from privline.services.call_events import CallEvent
 
 log = logging.getLogger("privline.switch.announcer")
 WATCH_EVERY_S = 1.0
-RELEASE_TRIES = 3  # unblocks asked after a warning before giving up (loudly)
+MEDIA_TRIES = 3  # a block or unblock rtpengine does not answer is asked again
 END_TRIES, END_WAIT_S = 10, 1.0  # asking Kamailio to end a faulted call
 RELEASED_KEPT = 20_000  # calls whose media the routing released, remembered
 PROMPTS_KEPT = 1_000  # prompt files remembered by their words (a few per facility and rate)
@@ -191,12 +191,27 @@ class Announcer:
     async def block(self, call: Call) -> bool:
         """Hold both parties' audio: one command for the whole call (rtpengine 10.5
         blocks every party's media when no from-tag is given)."""
-        try:
-            await self.media("block media", call)
-        except SwitchError as exc:
-            log.error("block media failed for %s: %s", call.call_id, exc)
-            return False
-        return True
+        return await self.insist("block media", call)
+
+    async def insist(self, command: str, call: Call, **extra: Any) -> bool:
+        """``command`` for a call in progress, asked again (up to MEDIA_TRIES times)
+        while rtpengine does not answer and the call lasts: a busy moment must not
+        fault a recorded call (a block not taken) or leave one silent (an unblock not
+        taken). A refusal is final: asking again would change nothing. Each failure is
+        logged; whether it was taken in the end."""
+        for attempt in range(1, MEDIA_TRIES + 1):
+            try:
+                await self.media(command, call, **extra)
+                return True
+            except NgTimeout as exc:
+                log.error("%s for %s not answered (try %d of %d): %s", command,
+                          call.call_id, attempt, MEDIA_TRIES, exc)
+                if call.call_id not in self.calls:
+                    return False
+            except SwitchError as exc:
+                log.error("%s refused for %s: %s", command, call.call_id, exc)
+                return False
+        return False
 
     async def media(self, command: str, call: Call, **extra: Any) -> dict[str, Any]:
         return await self.ng.request(command, **{"call-id": call.call_id}, **extra)
@@ -229,20 +244,11 @@ class Announcer:
 
     async def release(self, call: Call) -> None:
         """Unblock both parties after the warning ("all": also any block a single party
-        was given, the voice menu's). An unblock lost to a busy rtpengine would leave
-        the call connected, billed and silent: it is asked again while the call lasts,
-        and each failure is logged."""
-        for attempt in range(1, RELEASE_TRIES + 1):
-            try:
-                await self.media("unblock media", call, flags=["all"])
-                return
-            except SwitchError as exc:
-                if call.call_id not in self.calls or await self.gone_from_rtpengine(call):
-                    return  # the call ended meanwhile: nothing is held
-                log.error("unblock media failed for %s (try %d of %d): %s", call.call_id,
-                          attempt, RELEASE_TRIES, exc)
-        log.critical("parties of call %s may still be held: rtpengine refused every "
-                     "unblock", call.call_id)
+        was given, the voice menu's)."""
+        if not await self.insist("unblock media", call, flags=["all"]) and \
+                call.call_id in self.calls and not await self.gone_from_rtpengine(call):
+            log.critical("parties of call %s may still be held: no unblock was taken",
+                         call.call_id)
 
     async def reminders(self, call: Call) -> None:
         interval = int(call.info.get("reminder_interval_s", 300)) * self.cfg.minute_seconds / 60

@@ -35,8 +35,9 @@ class MockRtpengine:
         self.calls: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
 
-    def handle(self, message: Mapping[str, Any]) -> dict[str, Any]:
-        """One ng command, as rtpengine answers it."""
+    def handle(self, message: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One ng command, as rtpengine answers it (a subclass may answer None: no
+        answer at all)."""
         self.commands.append(dict(message))
         command = str(message.get("command", ""))
         call_id = str(message.get("call-id", ""))
@@ -81,7 +82,8 @@ class MockRtpengine:
             def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
                 cookie, _, body = data.partition(b" ")
                 reply = engine.handle(bdecode(body))
-                self.transport.sendto(cookie + b" " + bencode(reply), addr)
+                if reply is not None:  # None: no answer, as from a stalled rtpengine
+                    self.transport.sendto(cookie + b" " + bencode(reply), addr)
 
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
@@ -195,7 +197,7 @@ class _Rtpengine:
         reply = self.k.engine.handle({"command": "offer", "call-id": self.k.msg.call_id,
                                       "from-tag": self.k.msg.from_tag,
                                       "flags": flags.split()})
-        return 1 if reply["result"] == "ok" else -1
+        return 1 if reply is not None and reply["result"] == "ok" else -1
 
     def rtpengine_answer(self, flags: str) -> int:
         return 1
