@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def free_udp_port() -> int:
     ephemeral range: a port the kernel handed out for port 0 could be handed to any
     passing socket before the daemon binds it (the voice menu once found its port taken:
     "Address already in use")."""
-    return _free_block(1, CONTROL_PORTS, step=1)
+    return _free_block(1, _own_slice(CONTROL_PORTS), step=1)
 
 
 # Media ports come from two regions below the kernel's ephemeral range (32768 and up,
@@ -38,27 +39,48 @@ def free_udp_port() -> int:
 RTPENGINE_PORTS = (10000, 26000)
 PHONE_PORTS = (26000, 32000)
 CONTROL_PORTS = (32000, 32768)  # SIP, trunk, ng, voice-menu ports
+SLICES = 4  # of the control and phone regions: one per xdist worker, one for the rest
+_handed: deque[int] = deque(maxlen=64)  # ports this process picked, perhaps not yet bound
+
+
+def _own_slice(region: tuple[int, int]) -> tuple[int, int]:
+    """This process's slice of ``region``. A pick only proves a port free at that
+    moment: a stack picks its five ports before its daemons bind them, and a restart
+    frees them for seconds. Kamailio and rtpengine bind with SO_REUSEADDR, so another
+    process's daemon given the same port binds it too, and the two stacks' messages
+    cross (seen: one switch's ng offers reaching another's Kamailio). Each xdist worker
+    (and any other process: a benchmark, a run without workers) picks from its own slice,
+    so the suite's two switches can never be handed one port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) % (SLICES - 1) + 1 if worker[2:].isdigit() else 0
+    width = (region[1] - region[0]) // SLICES
+    return region[0] + index * width, region[0] + (index + 1) * width
 
 
 def free_rtp_base(width: int) -> int:
-    """An even base for rtpengine's ``width`` ports that look free (checked every 50)."""
+    """An even base for rtpengine's ``width`` ports that look free (checked every 50).
+    rtpengine binds its ports call by call and skips any it cannot bind."""
     return _free_block(width, RTPENGINE_PORTS, step=50)
 
 
 def free_phone_media() -> int:
     """An even base for a phone's media ports (sipp binds base to base + 3)."""
-    return _free_block(4, PHONE_PORTS, step=1)
+    return _free_block(4, _own_slice(PHONE_PORTS), step=1)
 
 
 def _free_block(width: int, region: tuple[int, int], step: int) -> int:
     for _ in range(50):
         base = random.randrange(region[0], region[1] - width, 2 if width > 1 else 1)
+        if any(base <= port < base + width for port in _handed):
+            continue  # picked a moment ago for another daemon of this stack
         try:
             for port in range(base, base + width, step):
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                     sock.bind(("127.0.0.1", port))
         except OSError:
             continue
+        if width <= 4:  # a daemon's or a phone's ports (rtpengine's own range skips)
+            _handed.extend(range(base, base + width))
         return base
     raise RuntimeError(f"no free ports in {region[0]}-{region[1]}")
 
