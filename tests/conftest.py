@@ -80,9 +80,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate(engine: Engine) -> None:
-    names = ", ".join(t.name for t in metadata.sorted_tables)
+    # DELETE (dependents first) and restarting the sequences, not TRUNCATE: on tables
+    # this small it is ~6x quicker (TRUNCATE makes new files for every table), and
+    # hundreds of PostgreSQL tests begin here.
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        sequences = conn.execute(text("SELECT sequencename FROM pg_sequences "
+                                      "WHERE schemaname = current_schema()")).scalars()
+        deletes = [f"DELETE FROM {t.name}"  # noqa: S608 - the declared tables' names
+                   for t in reversed(metadata.sorted_tables)]
+        restarts = [f"ALTER SEQUENCE {name} RESTART" for name in sequences]
+        conn.execute(text("; ".join(deletes + restarts)))
         # As the migration leaves it: the audit chain's head at the genesis hash.
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
                      {"h": "0" * 64})

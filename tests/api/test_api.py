@@ -14,17 +14,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privline.bootstrap import Runtime, utcnow
-from privline.entrypoints.api.app import create_app
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, ATTORNEY_NUMBER, ROSA, World
+from tests.support.app import app_for
 
 
 @pytest.fixture
 def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> TestClient:
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow)
-    return TestClient(create_app(rt))
+    return TestClient(app_for(rt))
 
 
 @pytest.fixture

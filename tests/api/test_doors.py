@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from privline.bootstrap import Runtime, utcnow
-from privline.entrypoints.api.app import create_app
 from privline.entrypoints.api.limits import MAX_BODY
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, World
+from tests.support.app import app_for
 
 HUGE = str(2**64)
 
@@ -28,7 +28,7 @@ HUGE = str(2**64)
 def app(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> FastAPI:
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow,
                  web_secret=b"0123456789abcdef" * 4)
-    return create_app(rt)
+    return app_for(rt)
 
 
 @pytest.fixture

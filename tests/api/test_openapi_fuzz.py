@@ -23,11 +23,11 @@ from schemathesis.specs.openapi import checks as oas
 from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import MasterKey
 from privline.bootstrap import Runtime, utcnow
-from privline.entrypoints.api.app import create_app
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, World
+from tests.support.app import app_for
 
 PER_INPUT = 6  # examples per input (a path or query parameter, a body field)
 EXAMPLES = 25  # at most, per operation and mode: bounded, so the suite stays quick
@@ -55,7 +55,7 @@ def app(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> Fa
     MasterKey.load_or_create(settings.master_key_path)  # the vault answers, if empty
     # As bootstrap builds it: the audit log's signing key is there to verify with.
     signer = Ed25519Signer.load_or_create(settings.signing_key_path)
-    return create_app(Runtime(settings, uow, signer=signer))
+    return app_for(Runtime(settings, uow, signer=signer))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from privline.adapters.db import tables as t
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Status
-from privline.entrypoints.api.app import create_app
 from privline.services import recordings, registry, users
 from privline.services import vault as vault_service
 from privline.services.ports import UnitOfWorkFactory
@@ -24,6 +23,7 @@ from tests.integration.vault_support import (
     place_call,
     spool_recording,
 )
+from tests.support.app import app_for
 
 CLINIC = "+13105550177"
 
@@ -52,7 +52,7 @@ def setup(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World
             recordings.grant_facility(uow, ADMIN, user_id=user.id,
                                       facility_id="state-prison", now=NOW)
     rt = Runtime(Settings(home=home, database_url=db_url), uow)
-    return TestClient(create_app(rt)), tokens, ids
+    return TestClient(app_for(rt)), tokens, ids
 
 
 def get(client: TestClient, token: str, path: str, **params: str):  # type: ignore[no-untyped-def]

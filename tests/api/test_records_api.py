@@ -14,11 +14,11 @@ from privline.adapters.pin_key import PinKeyring
 from privline.adapters.signing import Ed25519Signer, verifies
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.policy import CallRequest
-from privline.entrypoints.api.app import create_app
 from privline.services import audit, calls, facilities, users
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, STAFF, World
+from tests.support.app import app_for
 from tests.web.console_support import issue_statement
 
 
@@ -36,7 +36,7 @@ def api(db_url: str, engine: Engine, uow: UnitOfWorkFactory, tmp_path: Path, wor
     rt = Runtime(Settings(home=home, database_url=db_url), signed, signer=signer)
     headers = {role: {"Authorization": "Bearer " + str(users.add_user(
         uow, ADMIN, name=role, role=role, now=utcnow()).token)} for role in ("staff", "auditor")}
-    return TestClient(create_app(rt)), headers, statement_id
+    return TestClient(app_for(rt)), headers, statement_id
 
 
 def test_an_auditor_token_reaches_what_the_auditor_role_may_do(api) -> None:  # type: ignore[no-untyped-def]

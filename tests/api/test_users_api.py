@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privline.bootstrap import Runtime, utcnow
-from privline.entrypoints.api.app import create_app
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, World
+from tests.support.app import app_for
 
 PASSWORD = "correct horse battery staple"
 CHECK = "/api/v1/registry/check?number=2125550100"  # any request a staff token may make
@@ -27,7 +27,7 @@ def rt(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> Run
 
 @pytest.fixture
 def client(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt))
+    return TestClient(app_for(rt))
 
 
 def bearer(rt: Runtime, role: str) -> dict[str, str]:

@@ -52,6 +52,7 @@ from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.conftest import ADMIN, FAMILY_NUMBER, NOW, PRISON, ROSA, ROSA_PIN, STAFF
 from tests.integration import crash_children
 from tests.integration.vault_support import (
+    Samples,
     Spooled,
     files_under,
     make_vault,
@@ -150,14 +151,14 @@ class LeakSearch:
 
     def leaks(self, samples: list[bytes]) -> list[str]:
         found = []
-        added = samples[self.samples_searched:]
+        every, added = Samples(samples), Samples(samples[self.samples_searched:])
         for path in files_under(self.home):
             if self.spool in path.parents:
                 continue
             st = path.stat()
             seen = (st.st_ino, st.st_size, st.st_mtime_ns)
-            wanted = added if self.cleared.get(path) == seen else samples
-            if wanted and any(sample in path.read_bytes() for sample in wanted):
+            wanted = added if self.cleared.get(path) == seen else every
+            if wanted.samples and wanted.found_in(path.read_bytes()):
                 found.append(str(path))
             self.cleared[path] = seen
         self.samples_searched = len(samples)

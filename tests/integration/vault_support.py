@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -92,13 +93,36 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
+class Samples:
+    """Finds any of many plaintext samples in a file in one pass over it, not one pass per
+    sample (the crash test searches a growing database for a hundred samples after every
+    kill). Every window of ``w`` bytes of every sample is indexed, ``w`` half the shortest
+    sample: an occurrence of a sample starting at ``p`` covers the window of the data
+    starting at the first multiple of ``w`` from ``p``, so the data is looked up every
+    ``w`` bytes and each hit compared in full."""
+
+    def __init__(self, samples: Sequence[bytes]) -> None:
+        self.samples = list(samples)
+        assert all(self.samples), "an empty sample is in every file"
+        self.w = max(1, min((len(s) for s in self.samples), default=2) // 2)
+        self.windows: dict[bytes, list[tuple[bytes, int]]] = {}
+        for sample in self.samples:
+            for offset in range(len(sample) - self.w + 1):
+                self.windows.setdefault(sample[offset:offset + self.w], []).append(
+                    (sample, offset))
+
+    def found_in(self, data: bytes) -> bool:
+        w, windows = self.w, self.windows
+        for at in range(0, len(data) - w + 1, w):
+            for sample, offset in windows.get(data[at:at + w], ()):
+                start = at - offset
+                if start >= 0 and data[start:start + len(sample)] == sample:
+                    return True
+        return False
+
+
 def plaintext_outside_spool(home: Path, spool: Path, samples: list[bytes]) -> list[str]:
     """Files outside the spool that contain any of the plaintext samples."""
-    found = []
-    for path in files_under(home):
-        if spool in path.parents:
-            continue
-        data = path.read_bytes()
-        if any(sample in data for sample in samples):
-            found.append(str(path))
-    return found
+    search = Samples(samples)
+    return [str(path) for path in files_under(home)
+            if spool not in path.parents and search.found_in(path.read_bytes())]

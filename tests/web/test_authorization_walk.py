@@ -25,7 +25,6 @@ from privline.adapters.db import tables as t
 from privline.adapters.signing import Ed25519Signer
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.access import Action, Role, allowed
-from privline.entrypoints.api.app import create_app
 from privline.entrypoints.web.console_investigate import _ticket
 from privline.services import blocks, recordings, users
 from privline.services import vault as vault_service
@@ -39,6 +38,7 @@ from tests.integration.vault_support import (
     place_call,
     spool_recording,
 )
+from tests.support.app import app_for
 from tests.support.signin import PASSWORD, form_csrf, sign_in
 from tests.web.console_support import issue_statement
 
@@ -226,7 +226,7 @@ def walk(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> W
               "statement_id": str(statement_id), "call_id": str(call_id), "verb": "revoke",
               "name": "statement.json", "user_id": str(target.user.id),
               "user_id:int": str(target.user.id), "token_id": str(target_token)}
-    return Walk(TestClient(create_app(rt), follow_redirects=False), tokens, params, accounts)
+    return Walk(TestClient(app_for(rt), follow_redirects=False), tokens, params, accounts)
 
 
 BODIES = {

@@ -14,13 +14,13 @@ from privline.adapters.signing import Ed25519Signer
 from privline.adapters.vault import MasterKey
 from privline.bootstrap import Runtime
 from privline.domain.policy import CallRequest
-from privline.entrypoints.api.app import create_app
 from privline.services import call_records, calls, users
 from privline.services.ports import UnitOfWorkFactory
 from privline.services.ports.calls import CallRefusal
 from privline.settings import Settings
 from tests.conftest import ADMIN, NOW, ROSA, ROSA_PIN, World
 from tests.integration.vault_support import SWITCH
+from tests.support.app import app_for
 from tests.support.signin import PASSWORD, make_accounts, sign_in
 from tests.web.test_portal_pages import CSP, audit_count, csrf
 
@@ -32,7 +32,7 @@ def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) ->
     MasterKey.load_or_create(tmp_path / "home" / "keys" / "master.key")  # the vault's
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow, signer=signer,
                  web_secret=b"0123456789abcdef" * 4)
-    return TestClient(create_app(rt), follow_redirects=False)
+    return TestClient(app_for(rt), follow_redirects=False)
 
 
 @pytest.fixture

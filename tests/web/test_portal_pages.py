@@ -12,13 +12,13 @@ from httpx2 import Response  # what Starlette's TestClient returns
 
 from privline.bootstrap import Runtime, utcnow
 from privline.domain.registry import Source, Status
-from privline.entrypoints.api.app import create_app
 from privline.entrypoints.web.session import COOKIE
 from privline.services import registry, users
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, ATTORNEY_NUMBER, NOW, STAFF, World
+from tests.support.app import app_for
 from tests.support.signin import make_accounts, sign_in
 
 LAWYER = "+16465550147"
@@ -32,7 +32,7 @@ CSP = ("default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors
 def client(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) -> TestClient:
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow,
                  web_secret=b"0123456789abcdef" * 4)
-    return TestClient(create_app(rt), follow_redirects=False)
+    return TestClient(app_for(rt), follow_redirects=False)
 
 
 @pytest.fixture
@@ -304,7 +304,7 @@ def test_a_service_failure_is_an_html_page_without_a_trace(tmp_path: Path) -> No
         raise Unavailable("the database cannot be reached", code="db_unavailable")
 
     rt = Runtime(Settings(home=tmp_path, database_url="sqlite://"), broken)
-    client = TestClient(create_app(rt), follow_redirects=False)
+    client = TestClient(app_for(rt), follow_redirects=False)
     response = register(client)
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("text/html")
@@ -320,7 +320,7 @@ def test_registrations_are_limited_per_session_and_per_address_with_a_clear_page
     clock = [utcnow()]
     rt = Runtime(Settings(home=tmp_path / "home", database_url=db_url), uow,
                  web_secret=b"0123456789abcdef" * 4, clock=lambda: clock[0])
-    client = TestClient(create_app(rt), follow_redirects=False)
+    client = TestClient(app_for(rt), follow_redirects=False)
 
     def entries() -> int:
         return len(registry.list_entries(uow, STAFF, limit=1000))

@@ -11,12 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from privline.bootstrap import Runtime
-from privline.entrypoints.api.app import create_app
 from privline.entrypoints.web.session import COOKIE
 from privline.services import users
 from privline.services.ports import UnitOfWorkFactory
 from privline.settings import Settings
 from tests.conftest import ADMIN, NOW, World
+from tests.support.app import app_for
 from tests.support.signin import PASSWORD, form_csrf, make_accounts, sign_in
 
 SECRET = b"0123456789abcdef" * 4
@@ -29,7 +29,7 @@ def app_rt(db_url: str, uow: UnitOfWorkFactory, tmp_path: Path, world: World) ->
 
 
 def browser(rt: Runtime) -> TestClient:
-    return TestClient(create_app(rt), follow_redirects=False)
+    return TestClient(app_for(rt), follow_redirects=False)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def create_app(rt: Runtime) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = rt
-    app.add_middleware(BearerFirst, runtime=rt)
+    app.add_middleware(BearerFirst)
     app.add_middleware(BodyLimit)  # outermost: nothing past the cap reaches anyone
 
     @app.exception_handler(StarletteHTTPException)

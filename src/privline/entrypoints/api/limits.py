@@ -81,9 +81,8 @@ class BodyLimit:
 
 
 class BearerFirst:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -93,8 +92,10 @@ class BearerFirst:
         try:
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("a bearer token is required")
-            actor = await run_in_threadpool(users.authenticate, self.runtime.uow,
-                                            token.strip(), now=self.runtime.clock())
+            # The app's runtime, as the routes read it (deps.runtime): one place to set it.
+            rt: Runtime = scope["app"].state.runtime
+            actor = await run_in_threadpool(users.authenticate, rt.uow, token.strip(),
+                                            now=rt.clock())
         except ServiceError as exc:
             headers = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else None
             await _answer(send, exc.status, error_body(exc.code, exc.message, **exc.details),
