@@ -3,6 +3,10 @@
 # on SQLite and a throwaway PostgreSQL, CLI, API, and the real SIP stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python keeps its bytecode (in .venv, outside the tree), even where the environment says
+# not to (PYTHONDONTWRITEBYTECODE): each test process and each `privline` a test runs
+# would otherwise compile the app and its libraries again (~0.4 s of CPU per process).
+export PYTHONDONTWRITEBYTECODE="" PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
 bash scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
