@@ -42,6 +42,7 @@ from privline.domain import menu
 
 log = logging.getLogger("privline.switch.ivr")
 SOURCE_HEADER = "X-Privline-Source"
+NG_TRIES = 4
 DIGIT_TIMEOUT_S = 5.0  # after a prompt ends, or between two digits
 RING_REPEATS = 20  # ringback cycles of 6 s: longer than the trunk's INVITE may take
 AGENT_STALE_S = 5.0  # as the routing: no warnings without the agent, so no recorded call
@@ -281,7 +282,8 @@ class MenuCall:
         try:
             phone_sdp, self.far_sdp = await self.menu.media.answer_phone(
                 self.call_id, self.phone.from_tag, self.far_tag, invite.body)
-        except SwitchError:
+        except SwitchError as exc:
+            log.error("media for %s: %s", self.call_id, exc)
             await self.refuse("media_unavailable")
             return
         self.phone.reply(200, "OK", body=phone_sdp)
@@ -446,8 +448,8 @@ class MenuCall:
                 await self.menu.media.block(self.call_id, tag, True)
             await self.menu.media.connect(self.call_id, self.phone.from_tag, self.far_tag,
                                           self.phone.invite.body, final.body, record=False)
-        except SwitchError:
-            await self._fault("media_unavailable")
+        except SwitchError as exc:
+            await self._fault("media_unavailable", exc)
             return
         await self.ring()  # again: the re-offer that joined the trunk may stop a player
         if not await self.accepted(d, number):
@@ -464,8 +466,8 @@ class MenuCall:
                 return
             for tag in (self.phone.from_tag, self.far_tag):
                 await self.menu.media.block(self.call_id, tag, False)
-        except SwitchError:
-            await self._fault("media_unavailable")
+        except SwitchError as exc:
+            await self._fault("media_unavailable", exc)
             return
         # Answered as far as the records go: billing starts now, the agent's warnings
         # play now (to both, with their audio held again meanwhile).
@@ -505,7 +507,8 @@ class MenuCall:
         await asyncio.gather(self.phone.bye(), self.trunk.bye())
         return False
 
-    async def _fault(self, reason: str) -> None:
+    async def _fault(self, reason: str, exc: SwitchError | None = None) -> None:
+        self.step(f"fault {reason}" + (f": {exc}" if exc is not None else ""))
         with contextlib.suppress(SwitchError):
             await self.menu.media.delete(self.call_id)
         self.menu.event("refused", self.call_id, code=CODES[reason], reason=reason,
@@ -520,7 +523,10 @@ async def serve(cfg: SwitchConfig, core: MenuCore) -> None:
     # Decisions wait on the database's write lock under load; the facility and PIN reads
     # of new calls must not queue behind them in asyncio's small default pool.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=16, thread_name_prefix="menu"))
-    ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
+    # Patient with rtpengine (4 tries of 1 s; a retry is answered from its cookie
+    # cache, never done twice): a resident waits on these commands anyway, and a
+    # moment of starvation must not end an accepted call as media_unavailable.
+    ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port, tries=NG_TRIES)
     menu_ = VoiceMenu(cfg, core, MenuMedia(ng, cfg.ivr_media_port),
                       JournalWriter(cfg.journal_dir), Prompts(cfg.prompts_dir))
     await loop.create_datagram_endpoint(lambda: menu_.endpoint,
