@@ -98,7 +98,7 @@ CALLER = Statement(
     "FROM residents r JOIN facilities f ON f.id = r.facility_id WHERE r.id = ?")
 ENTRIES = Statement(
     "SELECT id, number, kind, holder, credential, source, status, valid_from, valid_until, "
-    "created_at FROM registry_entries WHERE number = ?")
+    "created_at FROM registry_entries WHERE number = ? ORDER BY id")
 BLOCKED = Statement(
     "SELECT 1 FROM blocked_numbers WHERE number = ? AND facility_id = ? "
     "AND (resident_id IS NULL OR resident_id = ?) LIMIT 1")
