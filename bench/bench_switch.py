@@ -67,6 +67,7 @@ from tests.support.postgres import ThrowawayPostgres  # noqa: E402
 
 from privline.adapters.switch import process  # noqa: E402
 from privline.adapters.switch.config import (  # noqa: E402
+    KAMAILIO_MEMORY,
     KAMAILIO_MODULES,
     SwitchConfig,
     render_rtpengine,
@@ -345,7 +346,7 @@ def start_native(cfg: SwitchConfig) -> list[subprocess.Popen[bytes]]:
                           "--config-section=rtpengine"], stdout=log, stderr=log,
                          cwd=cfg.run_dir, start_new_session=True),
         subprocess.Popen(["/usr/sbin/kamailio", "-f", str(cfg.dir / "native.cfg"), "-DD",
-                          "-E", "-m", "256", "-M", "32", "-Y", str(cfg.run_dir)],
+                          "-E", *KAMAILIO_MEMORY, "-Y", str(cfg.run_dir)],
                          stdout=log, stderr=log, cwd=cfg.run_dir, start_new_session=True),
     ]
     deadline = time.monotonic() + 10

@@ -20,7 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from privline.adapters.switch.config import ROUTING_ENTRY, SwitchConfig, write_configs
+from privline.adapters.switch.config import (
+    KAMAILIO_MEMORY,
+    ROUTING_ENTRY,
+    SwitchConfig,
+    write_configs,
+)
 from privline.adapters.switch.errors import ConfigError, ProcessError
 from privline.adapters.switch.ng import NgClient
 
@@ -80,7 +85,7 @@ def commands(cfg: SwitchConfig, files: Mapping[str, Path]) -> dict[str, list[str
         "rtpengine": [_binary("rtpengine"), f"--config-file={files['rtpengine']}",
                       "--config-section=rtpengine"],
         "kamailio": [_binary("kamailio"), "-f", str(files["kamailio"]), "-DD", "-E",
-                     "-m", "256", "-M", "32", "-Y", str(cfg.run_dir)],
+                     *KAMAILIO_MEMORY, "-Y", str(cfg.run_dir)],
         "agent": [sys.executable, "-m", "privline.entrypoints.switch_agent"],
         "ivr": [sys.executable, "-m", "privline.entrypoints.switch_ivr"],
         # Moves finished recordings from rtpengine's spool into the encrypted vault while
