@@ -80,3 +80,37 @@ def test_a_worker_moves_to_a_new_file_and_the_old_one_goes_once_applied(
     reader.prune()
     (left,) = tmp_path.glob("*.jsonl")
     assert left.read_text().count("\n") == 1  # the current file stays
+
+
+def test_offsets_are_rewritten_in_place_and_stay_readable_when_shorter(
+    tmp_path: Path,
+) -> None:
+    # No new file (inode) per save: the agent saves after every batch under load.
+    for n in range(4):  # files of workers that are gone
+        (tmp_path / f"99999999{n}-1.jsonl").write_text('{"kind":"bye","call_id":"c"}\n')
+    live = JournalWriter(tmp_path)
+    live.write("bye", "c2")
+    reader = JournalReader(tmp_path)
+    reader.done(reader.pending())
+    saved = tmp_path / journal.OFFSETS
+    inode, length = saved.stat().st_ino, saved.stat().st_size
+    reader.prune()  # four files forgotten: the offsets' text shrinks
+    assert saved.stat().st_ino == inode and saved.stat().st_size < length
+    (kept,) = tmp_path.glob("*.jsonl")
+    assert JournalReader(tmp_path).offsets == {kept.name: kept.stat().st_size}
+    reader.close()
+
+
+def test_a_reader_goes_on_when_the_other_reader_prunes_a_file_it_had_open(
+    tmp_path: Path,
+) -> None:
+    old = tmp_path / "999999999-1.jsonl"
+    old.write_text('{"kind":"bye","call_id":"c1","at":"1"}\n')
+    tail, intake = JournalReader(tmp_path, persist=False), JournalReader(tmp_path)
+    tail.done(tail.pending())
+    intake.done(intake.pending())
+    intake.prune()
+    assert not old.exists()
+    writer = JournalWriter(tmp_path)
+    writer.write("answered", "c2")
+    assert [e.event["call_id"] for e in tail.pending()] == ["c2"]

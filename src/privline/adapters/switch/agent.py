@@ -50,6 +50,7 @@ LIVE_WITHIN_S = 10.0  # older events (a backlog after a restart) play nothing
 # Events applied per transaction at most: the write lock taken once for many calls under
 # load (a transaction also ends early, after any event, when a decision is waiting).
 BATCH = 100
+READ_BYTES = 256 * 1024  # per journal file and read: the loop is never held for long
 ENDS = ("bye", "ended", "failed", "refused")
 
 
@@ -96,8 +97,11 @@ class Intake:
         self.applied = 0
 
     async def drain(self) -> int:
-        """Apply what is new in the journal; returns how many lines were read."""
-        entries = await asyncio.to_thread(self.reader.pending)
+        """Apply what is new in the journal; returns how many lines were read. Read in
+        the loop itself, as the live tail reads: a read is a few ``pread`` calls, and a
+        thread hand-off there and back cost more (the database work below is what goes
+        to the records' writer thread)."""
+        entries = self.reader.pending(limit_bytes=READ_BYTES)
         events = []
         byes = byes_of(entries)
         for entry in entries:
@@ -112,7 +116,7 @@ class Intake:
         for start in range(0, len(events), BATCH):
             self.applied += await self.records.apply_all(events[start:start + BATCH])
         if entries:
-            await asyncio.to_thread(self.reader.done, entries)
+            self.reader.done(entries)
         return len(entries)
 
 
@@ -130,7 +134,7 @@ class LiveTail:
             if await wait(bell, idle_s):
                 await asyncio.sleep(TAIL_GATHER_S)
             # Read in the loop itself: a few fresh lines, and no thread hand-off.
-            entries = self.reader.pending(limit_bytes=256 * 1024)
+            entries = self.reader.pending(limit_bytes=READ_BYTES)
             self.tell_all(entries)
             self.reader.done(entries)
 
@@ -207,8 +211,9 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     bell = Doorbell(cfg.journal_dir)
     idle_s = IDLE_S if bell.open(loop) else POLL_S
     intake_bell = bell.waiter()
-    tail = asyncio.ensure_future(LiveTail(JournalReader(cfg.journal_dir, persist=False),
-                                          announcer).run(bell.waiter(), idle_s / 2))
+    tail_reader = JournalReader(cfg.journal_dir, persist=False)
+    tail = asyncio.ensure_future(LiveTail(tail_reader, announcer).run(bell.waiter(),
+                                                                      idle_s / 2))
     reconciler = Reconciler(ng, records, announcer)
     warm = asyncio.ensure_future(asyncio.to_thread(announcer.prewarm))
     beat = asyncio.ensure_future(heartbeat(cfg))
@@ -232,11 +237,13 @@ async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
         if time.monotonic() - reconciled >= RECONCILE_S:
             reconciled = time.monotonic()
             await reconciler.run_once()
-            await asyncio.to_thread(intake.reader.prune)
+            intake.reader.prune()
         if await wait(intake_bell, idle_s) and not stop.is_set():
             await asyncio.sleep(INTAKE_GATHER_S)
     bell.close(loop)
     tail.cancel()
+    tail_reader.close()
+    intake.reader.close()
     beat.cancel()
     cfg.heartbeat.unlink(missing_ok=True)  # the routing sees the agent gone at once
     warm.cancel()

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,15 @@ class Call:
                        Decimal(str(self.info.get("rate_per_minute", "0"))))
 
 
+@lru_cache(maxsize=PROMPTS_KEPT)
+def _parts(announcements: tuple[str, ...], facility: str, rate: str
+           ) -> tuple[tuple[str, str], ...]:
+    """Each announcement with its words. Remembered: every call of a facility at one rate
+    says the same words, and composing them (a Decimal and the wording) for each call
+    showed in the agent's profile."""
+    return tuple((p, text_of(Prompt(p), facility, Decimal(rate))) for p in announcements)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -94,7 +104,9 @@ class Announcer:
     def decided(self, event: Mapping[str, Any]) -> None:
         call = Call(str(event["call_id"]), event)
         self.calls[call.call_id] = call
-        parts = tuple((p, call.text(p)) for p in event.get("announcements", []))
+        parts = _parts(tuple(event.get("announcements", ())),
+                       str(event.get("facility_name", "")),
+                       str(event.get("rate_per_minute", "0")))
         if parts:
             call.prompt = self.prompt_file(parts)
 

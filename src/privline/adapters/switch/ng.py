@@ -128,6 +128,15 @@ class NgClient:
             return False
 
 
+class _Expired(Exception):
+    """One try of a request had no answer in time."""
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(_Expired())
+
+
 class AsyncNgClient(asyncio.DatagramProtocol):
     """Asyncio client: many requests in flight, matched by cookie."""
 
@@ -164,15 +173,22 @@ class AsyncNgClient(asyncio.DatagramProtocol):
             raise NgError("ng client is not connected")
         cookie = secrets.token_hex(8)
         packet = _encode_message(cookie, command, params)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[cookie] = future
+        loop = asyncio.get_running_loop()
         try:
             for _ in range(self.tries):
+                # A future and a timer per try (wait_for and shield cost several objects
+                # and callbacks per request, on the call agent's busiest path). A late
+                # answer to an earlier try resolves the current one: same cookie.
+                future: asyncio.Future[dict[str, Any]] = loop.create_future()
+                self._pending[cookie] = future
+                timer = loop.call_later(self.timeout, _expire, future)
                 self._transport.sendto(packet)
                 try:
-                    reply = await asyncio.wait_for(asyncio.shield(future), self.timeout)
-                except TimeoutError:
+                    reply = await future
+                except _Expired:
                     continue
+                finally:
+                    timer.cancel()
                 return _checked(command, reply)
         finally:
             self._pending.pop(cookie, None)
