@@ -330,10 +330,18 @@ class Router:
         return 1
 
     def dialog_event(self, event: str) -> int:
-        """The dialog ended: a BYE, or Kamailio's own timer at max_minutes (its BYEs do
-        not pass the request route, so rtpengine is told by the agent)."""
+        """The dialog ended: Kamailio's own timer at max_minutes or an RPC (its BYEs do
+        not pass the request route, so rtpengine is told by the agent), or a BYE.
+
+        A BYE's end is reported while this worker routes that BYE (inside loose_route),
+        and the BYE's own journal line follows and closes the record: a second line would
+        cost this worker a write and the agent a read and a claim for nothing. The timer
+        and the RPC report on a message of Kamailio's own making (an OPTIONS), never a
+        BYE, so their end is always journalled."""
         if event == "dialog:end":
             k = self.ksr
+            if k.pv.get("$rm") == "BYE":
+                return 1
             self.event("ended", k.pv.get("$dlg(callid)") or "",
                        from_tag=k.pv.get("$dlg(from_tag)"), to_tag=k.pv.get("$dlg(to_tag)"))
         return 1

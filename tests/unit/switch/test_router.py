@@ -191,11 +191,26 @@ def test_a_calls_life_is_journalled_in_order(tmp_path: Path) -> None:
     ksr.message(Message(method="INVITE", status=200, to_tag="tt1"))
     switch.router.reply_invite()
     ksr.message(Message(method="BYE", to_tag="tt1"), loose_route=True)
+    switch.router.dialog_event("dialog:end")  # Kamailio reports it inside loose_route
     switch.router.request()
-    switch.router.dialog_event("dialog:end")
     kinds = [e["kind"] for e in switch.events()]
-    assert kinds == ["decided", "answered", "bye", "ended"]
+    # The BYE's own line closes the record: its dialog's end is not journalled twice.
+    assert kinds == ["decided", "answered", "bye"]
     assert ksr.deleted == ["call-1@test"]  # the BYE released the media
+
+
+@pytest.mark.parametrize("reporter", ["OPTIONS", ""])
+def test_a_dialog_ended_by_kamailio_itself_is_journalled(tmp_path: Path,
+                                                         reporter: str) -> None:
+    # Kamailio's timer (max_minutes) and the RPC end report on a message of its own
+    # making, an OPTIONS: no BYE passes the request route, so this line closes the call.
+    switch = Switch(tmp_path, decision("recorded"))
+    ksr = switch.invite()
+    ksr.message(Message(method="INVITE", status=200, to_tag="tt1"))
+    switch.router.reply_invite()
+    ksr.message(Message(method=reporter, to_tag="tt1"))
+    switch.router.dialog_event("dialog:end")
+    assert [e["kind"] for e in switch.events()] == ["decided", "answered", "ended"]
 
 
 # -- overload control: decision slots ---------------------------------------------------
