@@ -37,11 +37,6 @@ def _call(uow: UnitOfWork, sip_call_id: str) -> CallRecord:
     return record
 
 
-def _warnings_of(uow: UnitOfWork, sip_call_id: str) -> tuple[WarningPlayed, ...]:
-    full = uow.calls.get(sip_call_id)
-    return () if full is None else full.warnings
-
-
 def _seconds(answered: datetime, ended: datetime) -> int:
     return max(0, int((ended - answered).total_seconds() + 0.999))
 
@@ -188,7 +183,7 @@ def call_ended(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *
         closed = close_call(uow, actor, sip_call_id, at, reason, fault)
         # close_call's record has no warnings (the agent's path skips them): read them
         # for whoever asked here.
-        closed = replace(closed, warnings=_warnings_of(uow, sip_call_id))
+        closed = replace(closed, warnings=uow.calls.warnings(closed.id))
         uow.commit()
     return closed
 

@@ -47,10 +47,12 @@ class SqlCalls(SqlRepository):
         record = self.life(sip_call_id)
         if record is None:
             return None
+        return replace(record, warnings=self.warnings(record.id))
+
+    def warnings(self, call_id: int) -> tuple[WarningPlayed, ...]:
         d = self.driver
-        warnings = tuple(WarningPlayed(d.time_out(at), prompt, json.loads(evidence))  # type: ignore[arg-type]
-                         for at, prompt, evidence in d.rows(sql.CALL_WARNINGS, (record.id,)))
-        return replace(record, warnings=warnings)
+        return tuple(WarningPlayed(d.time_out(at), prompt, json.loads(evidence))  # type: ignore[arg-type]
+                     for at, prompt, evidence in d.rows(sql.CALL_WARNINGS, (call_id,)))
 
     def life(self, sip_call_id: str) -> CallRecord | None:
         # Straight on the driver, one statement: the call agent reads the record for
