@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from privline.adapters.switch import announcer as announcer_module
-from privline.adapters.switch.agent import Reconciler
+from privline.adapters.switch.agent import Reconciler, to_event
 from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
+from privline.adapters.switch.journal import JournalReader
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.testing import FakeKSR, Message, MockRtpengine
@@ -357,10 +358,14 @@ def answer_recorded_call(uow: UnitOfWorkFactory, cfg: SwitchConfig, engine: Mock
             ng.close()
             transport.close()
 
+    cfg.journal_dir.mkdir(parents=True, exist_ok=True)
     try:
         asyncio.run(answered())
     finally:
         records.close()
+    # The warnings it played are journal lines, applied as the agent's intake does.
+    journalled = [to_event(e.event) for e in JournalReader(cfg.journal_dir).pending()]
+    apply_call_events(uow, SWITCH, [e for e in journalled if e is not None])
     with uow() as u:
         record = u.calls.get(call_id)
     assert record is not None
@@ -523,3 +528,29 @@ def test_a_prompt_is_made_once_and_made_again_when_its_file_is_gone(
         records.close()
     assert first == second == third and third.exists()
     assert len(made) == 2  # the first call, and again once the file was gone
+
+
+def test_each_warning_played_is_recorded_once_however_often_its_line_is_read(
+    uow: UnitOfWorkFactory, world: World,
+) -> None:
+    """The announcer journals each play; the intake may read a line again after a
+    crash. Each play is its own warning (its seq), each line changes the record once."""
+    place(uow, "e-w1@test")
+    apply(uow, "e-w1@test", "answered", 1)
+
+    def warned(seq: int, seconds: float, prompt: str) -> CallEvent:
+        return CallEvent("e-w1@test", "warned", NOW + timedelta(seconds=seconds), seq,
+                         {"prompts": [prompt], "evidence": {"rtpengine": [{"result": "ok"}]}})
+
+    first, reminder = warned(1001, 2, "recording_warning"), warned(301002, 302,
+                                                                 "recording_reminder")
+    assert apply_call_events(uow, SWITCH, [first, reminder]) == (2, 2)
+    audited = state(uow, "e-w1@test")[-1]
+    assert apply_call_events(uow, SWITCH, [first, reminder]) == (2, 0)  # read again
+    assert state(uow, "e-w1@test")[-1] == audited
+    with uow() as u:
+        record = u.calls.get("e-w1@test")
+    assert record is not None
+    assert [(w.prompt, w.at) for w in record.warnings] == [
+        ("recording_warning", first.at), ("recording_reminder", reminder.at)]
+    assert record.warnings[0].evidence == {"rtpengine": [{"result": "ok"}]}

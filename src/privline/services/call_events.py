@@ -21,7 +21,9 @@ from privline.services.errors import InvalidInput, NotFound
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports.calls import CallRefusal
 
-KINDS = ("refused", "answered", "bye", "ended", "failed", "interrupted")
+# "warned": the call agent's own line, a warning it played (prompts and rtpengine's
+# answer as evidence); every other kind is the switch's.
+KINDS = ("refused", "answered", "bye", "ended", "failed", "interrupted", "warned")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,14 @@ def _apply(uow: UnitOfWork, actor: Actor, event: CallEvent,
         reason = str(d.get("reason") or dialog_end_reason(record, event.at, minute_seconds))
         call_records.close_call(uow, actor, event.call_id, event.at, reason,
                                 _text(d.get("fault")))
+    elif event.kind == "warned":
+        prompts = d.get("prompts")
+        evidence = d.get("evidence")
+        if not isinstance(prompts, list) or not isinstance(evidence, dict):
+            raise InvalidInput("a warning needs its prompts and evidence",
+                               code="invalid_event")
+        call_records.add_warnings(uow, actor, event.call_id, [str(p) for p in prompts],
+                                  event.at, evidence)
     elif event.kind == "failed":
         call_records.close_call(uow, actor, event.call_id, event.at, "unanswered")
     else:  # interrupted: the switch lost the call (see the agent's reconciliation)

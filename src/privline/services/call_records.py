@@ -164,15 +164,22 @@ def warnings_played(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: s
     """The prompts of one play (e.g. the rate and the recording warning, said as one
     file): each its own warning with its audit event, all in one transaction."""
     check_allowed(actor, Action.CALL_RECORD)
+    with uow_factory() as uow:
+        add_warnings(uow, actor, sip_call_id, prompts, at, evidence)
+        uow.commit()
+
+
+def add_warnings(uow: UnitOfWork, actor: Actor, sip_call_id: str, prompts: Sequence[str],
+                 at: datetime, evidence: dict[str, Any]) -> None:
+    """The prompts of one play, in the caller's transaction (the call agent applies a
+    ``warned`` journal event here, its key claimed beside it)."""
     if not prompts or any(not p or len(p) > 48 for p in prompts):
         raise InvalidInput("prompt id must be 1 to 48 characters", code="invalid_prompt")
-    with uow_factory() as uow:
-        record = _call(uow, sip_call_id)
-        for prompt in prompts:
-            uow.calls.add_warning(record.id, WarningPlayed(at, prompt, evidence))
-            audit.record(uow, actor, AuditAction.CALL_WARNING, f"call:{record.id}", at,
-                         prompt=prompt, sip_call_id=sip_call_id)
-        uow.commit()
+    record = _call(uow, sip_call_id)
+    for prompt in prompts:
+        uow.calls.add_warning(record.id, WarningPlayed(at, prompt, evidence))
+        audit.record(uow, actor, AuditAction.CALL_WARNING, f"call:{record.id}", at,
+                     prompt=prompt, sip_call_id=sip_call_id)
 
 
 def call_ended(uow_factory: UnitOfWorkFactory, actor: Actor, sip_call_id: str, *,

@@ -31,7 +31,7 @@ from privline.adapters.switch.announcer import Announcer
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.doorbell import Doorbell, wait
 from privline.adapters.switch.errors import NgError, NgTimeout
-from privline.adapters.switch.journal import Entry, JournalReader
+from privline.adapters.switch.journal import Entry, JournalReader, JournalWriter
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.records import CallRecords
 from privline.adapters.switch.shed import shed_total
@@ -83,7 +83,8 @@ def to_event(raw: Mapping[str, Any]) -> CallEvent | None:
         return None
     if kind not in KINDS or not call_id:
         return None
-    return CallEvent(call_id, kind, at, 0, raw)
+    seq = raw.get("seq", 0)  # tells apart the plays of one call (announcer.py)
+    return CallEvent(call_id, kind, at, seq if isinstance(seq, int) else 0, raw)
 
 
 class Intake:
@@ -206,7 +207,7 @@ async def heartbeat(cfg: SwitchConfig) -> None:
 async def serve(cfg: SwitchConfig, records: CallRecords) -> None:
     loop = asyncio.get_running_loop()
     ng = await AsyncNgClient.connect("127.0.0.1", cfg.ng_port)
-    announcer = Announcer(cfg, ng, records)
+    announcer = Announcer(cfg, ng, records, JournalWriter(cfg.journal_dir))
     intake = Intake(JournalReader(cfg.journal_dir), records, announcer)
     bell = Doorbell(cfg.journal_dir)
     idle_s = IDLE_S if bell.open(loop) else POLL_S

@@ -35,6 +35,7 @@ from typing import Any
 
 from privline.adapters.switch.config import SwitchConfig
 from privline.adapters.switch.errors import NgError, NgTimeout, SwitchError
+from privline.adapters.switch.journal import JournalWriter
 from privline.adapters.switch.menu_control import MenuControl
 from privline.adapters.switch.ng import AsyncNgClient
 from privline.adapters.switch.prompts import Prompts
@@ -88,10 +89,15 @@ def _now() -> datetime:
 
 
 class Announcer:
-    def __init__(self, cfg: SwitchConfig, ng: AsyncNgClient, records: CallRecords) -> None:
+    def __init__(self, cfg: SwitchConfig, ng: AsyncNgClient, records: CallRecords,
+                 notes: JournalWriter | None = None) -> None:
         self.cfg = cfg
         self.ng = ng
         self.records = records
+        # Each warning played goes to the journal, as the switch's own events do, and
+        # reaches the call's record through the intake's batches (exactly once, by its
+        # key): no transaction of its own per play, none waiting for the write lock here.
+        self.notes = notes or JournalWriter(cfg.journal_dir)
         self.prompts = Prompts(cfg.prompts_dir)
         self.rpc = KamailioRpc(cfg.rpc_socket)
         self.menu_control = MenuControl(cfg.ivr_control)
@@ -244,11 +250,15 @@ class Announcer:
             error = str(exc)
         duration_ms = max((int(r.get("duration", 0)) for r in replies), default=0)
         ends = time.monotonic() + duration_ms / 1000
-        at = _now()
         evidence = {"file": path.name, "to": tags, "blocked": hold, "rtpengine": replies,
                     "error": error}
-        if prompts:
-            await self.records.warnings(call.call_id, prompts, at, evidence)
+        # The key of this play among the call's: milliseconds, unique per call (plays
+        # of one call are seconds apart) and within the events table's 32-bit seq.
+        seq = time.time_ns() // 1_000_000 % 2**31
+        if prompts and not self.notes.write("warned", call.call_id, prompts=prompts,
+                                            evidence=evidence, seq=seq):
+            log.critical("warning played on call %s not journalled: %s", call.call_id,
+                         prompts)
         if hold:
             await asyncio.sleep(max(0.0, ends - time.monotonic()))
             await self.release(call)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from privline.adapters.switch.decisions import SWITCH_ACTOR
 from privline.domain.model import CallRecord
@@ -72,12 +72,6 @@ class CallRecords:
             applied += done[1]
             events = events[done[0]:]  # a decision was waiting: the rest in a new turn
         return applied
-
-    async def warnings(self, call_id: str, prompts: Sequence[str], at: datetime,
-                       evidence: dict[str, Any]) -> None:
-        await self._run(f"warnings of {call_id}", lambda: call_records.warnings_played(
-            self._uow_factory, SWITCH_ACTOR, call_id, prompts=prompts, at=at,
-            evidence=evidence))
 
     async def fault(self, call_id: str, at: datetime, what: str) -> None:
         await self._run(f"fault of {call_id}", lambda: call_records.call_fault(
