@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +33,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are taken by these tests, but written into docs/ only when
+# asked (PRIVLINE_README_SCREENSHOTS=1): a test run must not leave the tree changed.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+               if os.environ.get("PRIVLINE_README_SCREENSHOTS") == "1"
+               else Path(tempfile.gettempdir()) / "privline-screenshots")
 PASSWORD = "a console user's long passphrase"
 
 
