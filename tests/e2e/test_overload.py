@@ -1,7 +1,7 @@
 """Overload control on the real switch: with every decision slot busy, an INVITE waits
-briefly for one, then is answered with 503 and Retry-After; no decision is made and
-nothing is recorded for it; the refusal is counted in `switch status` and, once the
-switch is idle, in the audit log."""
+briefly for one (or, with no place left to wait, not at all), then is answered with 503
+and Retry-After; no decision is made and nothing is recorded for it; the refusal is
+counted in `switch status` and, once the switch is idle, in the audit log."""
 
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ PHONE = {"X-Privline-Facility": "f1", "X-Privline-Resident": "r1", "X-Privline-P
 
 
 @contextlib.contextmanager
-def every_slot_busy(stack: Stack) -> Iterator[None]:
+def every_slot_busy(stack: Stack, *, room_full: bool = False) -> Iterator[None]:
     """Hold each slot's lock from outside, as Kamailio workers deep in decisions would
-    (64 covers any PRIVLINE_DECISION_SLOTS)."""
+    (64 covers any PRIVLINE_DECISION_SLOTS); with ``room_full``, every place in the
+    waiting room too."""
     folder = stack.home / "switch" / "run" / "slots"
-    fds = [os.open(folder / f"decision-slot-{i}", os.O_RDWR | os.O_CREAT, 0o600)
-           for i in range(64)]
+    names = ["decision-slot", *(["waiting"] if room_full else [])]
+    fds = [os.open(folder / f"{name}-{i}", os.O_RDWR | os.O_CREAT, 0o600)
+           for name in names for i in range(64)]
     try:
         for fd in fds:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -44,9 +46,13 @@ def shed(stack: Stack) -> int:
     return int(status["shed_for_overload"])
 
 
-def test_every_slot_busy_gets_503_retry_after_and_no_decision(stack: Stack) -> None:
+@pytest.mark.parametrize("room_full", [False, True])
+def test_every_slot_busy_gets_503_retry_after_and_no_decision(stack: Stack,
+                                                              room_full: bool) -> None:
+    """Without a place to wait, the 503 is sent before anything else (statelessly);
+    with one, after the wait runs out (on the INVITE's transaction)."""
     before = shed(stack)
-    with every_slot_busy(stack):
+    with every_slot_busy(stack, room_full=room_full):
         code, fields, call_id = sip_request(stack.sip_port, headers=PHONE, dialled=BLOCKED)
     assert (code, fields.get("retry-after"), fields.get("x-privline-reason")) == (
         503, "2", "overloaded")

@@ -144,29 +144,40 @@ class Router:
             return 1
         if k.tm.t_check_trans() == 0:
             return 1  # a retransmission the transaction already absorbed
-        # The transaction first, then the wait for a slot: a retransmission read by
-        # another worker meanwhile is absorbed by it (t_newtran answers 0 for one that
-        # slipped past t_check_trans), never decided a second time.
-        created = k.tm.t_newtran()
-        if created == 0:
-            return 1
-        if created < 0:
-            k.sl.sl_reply_error()
-            return 1
-        k.tm.t_reply(100, "Trying")  # and the phone stops resending it while it waits
-        with self.slots.take() as free:
-            if not free:
-                return self.overloaded()
+        ticket = self.slots.enter()
+        if ticket is None:
+            # Every slot and every place to wait taken: an overload. Refused before
+            # anything is done for the INVITE (no transaction, no 100, no wait), since
+            # under overload each refusal's cost is taken from the calls being placed.
+            return self.overloaded(stateless=True)
+        with ticket:
+            # The transaction next, then any wait for a slot: a retransmission read by
+            # another worker meanwhile is absorbed by it (t_newtran answers 0 for one
+            # that slipped past t_check_trans), never decided a second time.
+            created = k.tm.t_newtran()
+            if created == 0:
+                return 1
+            if created < 0:
+                k.sl.sl_reply_error()
+                return 1
+            k.tm.t_reply(100, "Trying")  # and the phone stops resending it while it waits
+            if not ticket.wait():
+                return self.overloaded(stateless=False)
             return self.initial_invite()
 
-    def overloaded(self) -> int:
-        """No decision slot came free in time: answer 503 at once (no decision, no
-        record; only a count, see docs/overload.md), so this worker is free again for
-        the next message."""
+    def overloaded(self, *, stateless: bool) -> int:
+        """No decision slot is free: answer 503 at once (no decision, no record; only
+        a count, see docs/overload.md), so this worker is free again for the next
+        message. ``stateless``: no transaction was made for the INVITE (its copies get
+        the same answer, and Kamailio's sl module absorbs the phone's ACK); else on its
+        transaction, which resends the 503 until the phone ACKs it."""
         k = self.ksr
         k.hdr.append_to_reply(f"Retry-After: {RETRY_AFTER_S}\r\n")
         k.hdr.append_to_reply("X-Privline-Reason: overloaded\r\n")
-        k.tm.t_reply(503, "Service Unavailable")
+        if stateless:
+            k.sl.sl_send_reply(503, "Service Unavailable")
+        else:
+            k.tm.t_reply(503, "Service Unavailable")
         self.shed.add()
         return 1
 

@@ -245,6 +245,30 @@ def test_with_every_slot_busy_an_invite_gets_503_retry_after_and_no_decision(
     assert shed_total(switch.cfg.shed_dir) == 1
 
 
+def test_with_every_slot_and_waiting_place_taken_the_503_is_sent_before_anything_else(
+        tmp_path: Path) -> None:
+    """An overload: no transaction, no 100 Trying, no wait: each refusal's cost is taken
+    from the calls being placed, so it is as cheap as it can be (a stateless reply)."""
+    switch = Switch(tmp_path, decision("recorded"))
+    held = hold_every_slot(switch)
+    for i in range(switch.cfg.waiting_room):
+        fd = os.open(switch.cfg.slots_dir / f"waiting-{i}", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.append(fd)
+    ksr = switch.invite()
+    assert ksr.replies == [(503, "Service Unavailable")]
+    assert ("sl_send_reply", (503, "Service Unavailable")) in ksr.calls
+    assert "Retry-After: 2" in ksr.reply_headers
+    assert "X-Privline-Reason: overloaded" in ksr.reply_headers
+    assert ksr.transactions == set()  # nothing made for it
+    assert switch.decisions.asked == [] and ksr.offers == [] and ksr.relayed == []
+    assert shed_total(switch.cfg.shed_dir) == 1
+    for fd in held:
+        os.close(fd)
+    ksr = switch.invite()  # its copy resent later: nothing stands in its way
+    assert switch.decisions.asked and ksr.relayed
+
+
 def test_a_copy_of_an_invite_whose_transaction_exists_is_absorbed_not_decided_again(
         tmp_path: Path) -> None:
     """Two workers can each read a copy of one INVITE (the phone resent it) before

@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MAX_WAIT_S = 0.25  # a queued INVITE's longest wait for a slot (SIP's T1 is 0.5 s)
-POLL_S = 0.002
+POLL_S = 0.002  # the first looks for a freed slot: 1 ms, then 2 ...
+MAX_POLL_S = 0.008  # ... doubling up to this
 
 
 class DecisionSlots:
@@ -47,37 +48,72 @@ class DecisionSlots:
         self._room = _LockFiles([folder / f"waiting-{i}" for i in range(waiting)])
         self._max_wait = max_wait
 
+    def enter(self) -> Ticket | None:
+        """A slot, or else a place in the waiting room, taken at once; None when both
+        are full: an overload, to be refused before anything else is done for it (no
+        transaction, no wait). A ticket is returned by leaving its ``with`` block."""
+        held = self._slots.try_take()
+        if held is not None:
+            return Ticket(self, slot=held)
+        place = self._room.try_take()
+        return None if place is None else Ticket(self, place=place)
+
     @contextmanager
     def take(self) -> Iterator[bool]:
         """Yield True holding a slot (returned on exit), or False when none came free in
         time: the caller should refuse the call set-up at once."""
-        held = self._slots.try_take()
-        if held is None:
-            held = self._wait()
-        try:
-            yield held is not None
-        finally:
-            if held is not None:
-                fcntl.flock(held, fcntl.LOCK_UN)
+        ticket = self.enter()
+        if ticket is None:
+            yield False
+            return
+        with ticket:
+            yield ticket.wait()
 
-    def _wait(self) -> int | None:
-        place = self._room.try_take()
-        if place is None:
-            return None  # the waiting room is full: overloaded
-        try:
-            deadline = time.monotonic() + self._max_wait
-            while time.monotonic() < deadline:
-                time.sleep(POLL_S)
-                held = self._slots.try_take()
-                if held is not None:
-                    return held
-            return None
-        finally:
-            fcntl.flock(place, fcntl.LOCK_UN)
+    def wait_for_slot(self) -> int | None:
+        """Poll for a slot until the wait runs out: a little longer between looks the
+        longer it waits (1, 2, 4, 8 ms), so waiters do not spin while the switch is
+        overloaded, yet a burst's slot is seen freed within milliseconds."""
+        deadline = time.monotonic() + self._max_wait
+        pause = POLL_S / 2
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_POLL_S)
+            held = self._slots.try_take()
+            if held is not None:
+                return held
+        return None
 
     def close(self) -> None:
         self._slots.close()
         self._room.close()
+
+
+class Ticket:
+    """A slot held, or a place in the waiting room from which :meth:`wait` takes one."""
+
+    def __init__(self, slots: DecisionSlots, *, slot: int | None = None,
+                 place: int | None = None) -> None:
+        self._slots, self._slot, self._place = slots, slot, place
+
+    def wait(self) -> bool:
+        """Whether a slot is held: at once, or after waiting for one (the place in the
+        room is left either way)."""
+        if self._slot is None and self._place is not None:
+            try:
+                self._slot = self._slots.wait_for_slot()
+            finally:
+                fcntl.flock(self._place, fcntl.LOCK_UN)
+                self._place = None
+        return self._slot is not None
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (self._slot, self._place):
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        self._slot = self._place = None
 
 
 class _LockFiles:

@@ -223,6 +223,15 @@ class _Simple:
         return call
 
 
+class _Sl(_Simple):
+    """The sl module: a stateless reply is recorded with the others (and as a call)."""
+
+    def sl_send_reply(self, code: int, text: str) -> int:
+        self.k.calls.append(("sl_send_reply", (code, text)))
+        self.k.replies.append((code, text))
+        return 1
+
+
 class FakeKSR:
     def __init__(self, engine: MockRtpengine | None = None) -> None:
         self.engine = engine
@@ -233,7 +242,7 @@ class FakeKSR:
         self.hdr = _Hdr(self)
         self.tm = _Tm(self)
         self.rtpengine = _Rtpengine(self)
-        self.sl = _Simple(self)
+        self.sl = _Sl(self)
         self.maxfwd = _Simple(self)
         self.dialog = _Simple(self)
         self.message(Message())
