@@ -426,7 +426,7 @@ class _RolledBack(SqlUnitOfWork):
     """A unit of work whose commit rolls back: capturing leaves the database as it was."""
 
     def commit(self) -> None:
-        self._tx.rollback()
+        self._rollback()
 
 
 def _shape(sql: str) -> str:

@@ -10,10 +10,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from privline.adapters.db import repositories as repos
+from privline.adapters.db.driver import Driver
+from privline.adapters.db.repositories.base import SqlRepository
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports import records as records_ports
@@ -74,6 +76,8 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # Straight on the driver: this runs for every unit of work, call decisions included,
     # and SQLAlchemy's statement machinery would cost more than the BEGIN itself.
     dbapi = conn.connection.driver_connection
+    if dbapi.in_transaction:  # type: ignore[union-attr]
+        return  # a unit of work began it on the driver (SqlUnitOfWork.__enter__)
     try:
         dbapi.execute(begin)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
@@ -225,28 +229,52 @@ class SqlUnitOfWork:
         self.pins = pins
 
     def __enter__(self) -> SqlUnitOfWork:
+        # A bare pool connection, begun on the driver; SQLAlchemy's Connection only when
+        # a repository asks for one (driver.py): a call decision never does.
         if self._turn is not None:
             self._turn.take()
+        dialect = self._engine.dialect
+        raw = None
         try:
-            self._conn = self._engine.connect()
-            self._tx = self._conn.begin()
-        except (OperationalError, DBAPIError) as exc:
+            raw = self._engine.raw_connection()
+            if dialect.name == "sqlite":
+                raw.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except (DBAPIError, dialect.loaded_dbapi.Error) as exc:
+            if raw is not None:
+                raw.close()
             if self._turn is not None:
                 self._turn.give_back()
             raise Unavailable("the database cannot be reached", code="db_unavailable") from exc
+        self._raw, self._committed = raw, False
+        self._tx: RootTransaction | None = None
+        self._driver = Driver(dialect, raw.driver_connection, self._connect)
         for name in _REPOSITORIES:  # a unit of work entered again: on its new connection
             self.__dict__.pop(name, None)
         return self
+
+    def _connect(self) -> Connection:
+        # Over the checked-out connection, already in its transaction: the "begin"
+        # listener sees that and issues no second BEGIN.
+        conn = Connection(self._engine, connection=self._raw)
+        self._tx = conn.begin()
+        return conn
+
+    @property
+    def _conn(self) -> Connection:
+        return self._driver.conn
 
     def __getattr__(self, name: str) -> Any:
         """A repository is made on first use (see ``_REPOSITORIES``): a call decision
         or a call event uses four of the twenty, and making them all cost more than
         some of the statements."""
         make = _REPOSITORIES.get(name)
-        if make is None or "_conn" not in self.__dict__:
+        if make is None or "_driver" not in self.__dict__:
             raise AttributeError(name)
-        repository = repos.SqlAudit(self._conn, self._signer, self._checkpoint_every) \
-            if name == "audit" else make(self._conn)
+        if name == "audit":
+            repository = repos.SqlAudit(self._driver, self._signer, self._checkpoint_every)
+        else:
+            repository = make(self._driver if issubclass(make, SqlRepository)
+                              else self._conn)
         setattr(self, name, repository)
         return repository
 
@@ -255,19 +283,44 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         try:
-            self._tx.commit()
-        except OperationalError as exc:
+            if self._tx is not None:
+                self._tx.commit()
+            else:
+                self._raw.driver_connection.commit()  # type: ignore[union-attr]
+        except (OperationalError, self._engine.dialect.loaded_dbapi.Error) as exc:
             raise Unavailable("the database refused the commit", code="db_unavailable") from exc
+        self._committed = True
+
+    def _rollback(self) -> None:
+        if self._tx is not None:
+            if self._tx.is_active:
+                self._tx.rollback()
+        elif not self._committed and self._raw.is_valid:
+            try:
+                self._raw.driver_connection.rollback()  # type: ignore[union-attr]
+            except self._engine.dialect.loaded_dbapi.Error as exc:
+                self._raw.invalidate(exc)  # a connection that cannot roll back is gone
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        conn = self._driver.made_conn
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # A statement on the driver found the connection dropped: never pooled again.
+            if conn is not None:
+                conn.invalidate(exc)
+            else:
+                self._raw.invalidate(exc)
         try:
-            if self._tx.is_active:
-                self._tx.rollback()
+            self._rollback()
         finally:
-            self._conn.close()
-            if self._turn is not None:
-                self._turn.give_back()
+            try:
+                if conn is not None:
+                    conn.close()  # gives the pool connection back too
+                else:
+                    self._raw.close()
+            finally:
+                if self._turn is not None:
+                    self._turn.give_back()
         if isinstance(exc, DBAPIError):
             # The driver's error never leaves the adapter: the services' own says
             # whether a retry can help (a lock, a dropped connection) or not.
