@@ -305,11 +305,11 @@ class SqlUnitOfWork:
                  tb: TracebackType | None) -> None:
         conn = self._driver.made_conn
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            # A statement on the driver found the connection dropped: never pooled again.
-            if conn is not None:
-                conn.invalidate(exc)
-            else:
-                self._raw.invalidate(exc)
+            # A statement (on the driver) found the connection dropped. As SQLAlchemy does
+            # for its own statements: this one is closed, and every connection pooled
+            # before now is replaced when next checked out (a restarted server dropped
+            # them all; each would otherwise fail one more unit of work).
+            self._engine.pool._invalidate(self._raw, exc)  # noqa: SLF001
         try:
             self._rollback()
         finally:
