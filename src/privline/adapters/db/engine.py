@@ -6,6 +6,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,25 +44,40 @@ from privline.settings import Settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+# SQLite's own automatic checkpoint of the WAL, in pages: the default, for every engine
+# that checkpoints (``checkpoints``); the switch's routing's engine runs it only past the
+# backstop, so a WAL nobody else checkpoints still stops growing (about 40 MB).
+WAL_CHECKPOINT_PAGES = 1000
+WAL_BACKSTOP_PAGES = 10_000
+
+
+def make_engine(url: str, *, pre_ping: bool = True, checkpoints: bool = True) -> Engine:
     """``pre_ping`` off (the switch's call path): PostgreSQL gets no extra round trip per
     unit of work to test a pooled connection. A connection the server dropped then fails
     one unit of work as ``Unavailable`` (a decision answered ``decision_unavailable``, an
-    agent write retried), and SQLAlchemy discards the pool's connections on that error."""
+    agent write retried), and SQLAlchemy discards the pool's connections on that error.
+
+    ``checkpoints`` off (the switch's routing, whose units of work are call decisions):
+    on SQLite, a commit leaves the WAL's checkpoint to the other writers (the call
+    agent's commits, ``WAL_CHECKPOINT_PAGES``) unless the WAL passed
+    ``WAL_BACKSTOP_PAGES``. SQLite runs the checkpoint inside the commit that crosses the
+    threshold: copying the WAL's pages into the database and two fsyncs, milliseconds,
+    which one decision in about 150 paid (bench/bench_decisions.py)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        pages = WAL_CHECKPOINT_PAGES if checkpoints else WAL_BACKSTOP_PAGES
+        event.listen(engine, "connect", partial(_sqlite_pragmas, pages))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=20)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(checkpoint_pages: int, dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=30000"):
+                   "busy_timeout=30000", f"wal_autocheckpoint={checkpoint_pages}"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
