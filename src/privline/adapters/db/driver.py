@@ -135,6 +135,11 @@ ADD_ENTRY = Statement(
     "INSERT INTO registry_entries (number, kind, holder, credential, source, status, "
     "valid_from, valid_until, note, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id")
+# PostgreSQL: a registry read inside a savepoint, so that its failure leaves the
+# decision's transaction usable (registry.py).
+REGISTRY_SAVEPOINT = Statement("SAVEPOINT registry_read")
+REGISTRY_RELEASE = Statement("RELEASE SAVEPOINT registry_read")
+REGISTRY_ROLLBACK = Statement("ROLLBACK TO SAVEPOINT registry_read")
 BLOCKED = Statement(
     "SELECT 1 FROM blocked_numbers WHERE number = ? AND facility_id = ? "
     "AND (resident_id IS NULL OR resident_id = ?) LIMIT 1")

@@ -32,16 +32,14 @@ def _entry(row: Row[Any]) -> Entry:
 
 class SqlRegistry(SqlRepository):
     def entries_for(self, number: str) -> Sequence[Entry]:
+        d = self.driver
         try:
-            if not self.driver.postgres:
+            if not d.postgres:
                 # A failed statement does not abort an SQLite transaction, so no savepoint:
                 # its SAVEPOINT and RELEASE cost more than the read itself.
-                rows = self.driver.rows(sql.ENTRIES, (number,))
+                rows = d.rows(sql.ENTRIES, (number,))
             else:
-                # A savepoint keeps a failed read from aborting the caller's transaction
-                # (PostgreSQL refuses every later statement in an aborted transaction).
-                with self.conn.begin_nested():
-                    rows = self.driver.rows(sql.ENTRIES, (number,))
+                rows = self._entries_in_savepoint(number)
         except DBAPIError as exc:
             raise RegistryUnavailable(str(exc.orig)) from exc
         out = self.driver.time_out
@@ -50,6 +48,20 @@ class SqlRegistry(SqlRepository):
                       cast(datetime, out(created_at)))
                 for (id_, number_, kind, holder, credential, source, status, valid_from,
                      valid_until, created_at) in rows]
+
+    def _entries_in_savepoint(self, number: str) -> list[tuple[Any, ...]]:
+        # A savepoint keeps a failed read from aborting the caller's transaction
+        # (PostgreSQL refuses every later statement in an aborted transaction). On the
+        # driver: the decision's unit of work has no SQLAlchemy Connection to begin one.
+        d = self.driver
+        d.rows(sql.REGISTRY_SAVEPOINT, ())
+        try:
+            rows = d.rows(sql.ENTRIES, (number,))
+        except DBAPIError:
+            d.rows(sql.REGISTRY_ROLLBACK, ())
+            raise
+        d.rows(sql.REGISTRY_RELEASE, ())
+        return rows
 
     def get(self, entry_id: int) -> Entry | None:
         row = self.conn.execute(
