@@ -601,11 +601,11 @@ class WalCheckpointer:
     _CHILD = """
 import json, select, sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-interval, runs, frames = float(sys.argv[2]), 0, 0
+interval, runs, most = float(sys.argv[2]), 0, 0
 while not select.select([sys.stdin], [], [], interval)[0]:
-    busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    runs, frames = runs + (done > 0), frames + max(done, 0)
-print(json.dumps({"checkpoints": runs, "frames_copied": frames,
+    busy, frames, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    runs, most = runs + 1, max(most, frames)
+print(json.dumps({"checkpoints": runs, "wal_pages_at_most": most,
                   "cpu_s": round(time.process_time(), 2)}), flush=True)
 """
 
