@@ -566,9 +566,9 @@ def median_of(rounds: list[dict[str, float]]) -> dict[str, Any]:
 
 
 def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
-    # As the switch's routing opens it: no pre-ping, and on SQLite its commits leave the
-    # WAL's checkpoint to the call agent (make_engine), played here by WalCheckpointer.
-    engine = make_engine(url, pre_ping=False, checkpoints=False)
+    # As the switch's routing opens it: no pre-ping, and (no WalCheckpoints) its commits
+    # leave the WAL's checkpoint to the call agent, played here by WalCheckpointer.
+    engine = make_engine(url, pre_ping=False)
     try:
         started = time.perf_counter()
         migrate(engine)
@@ -592,11 +592,12 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, An
 
 
 class WalCheckpointer:
-    """The call agent's part in the WAL: in the switch its commits checkpoint SQLite's
-    WAL (SQLite's automatic checkpoint, past 1000 pages) and the routing's decisions do
-    not. Here a separate process checkpoints (PASSIVE: it never holds a writer back)
-    every ``interval`` seconds, about the time the decisions take to write 1000 pages,
-    and says how often it found work and the CPU it spent, so that cost stays in view."""
+    """The call agent's part in the WAL: in the switch its units of work checkpoint
+    SQLite's WAL after their commits, outside the writer turn, at most every 0.1 s
+    (adapters/db/engine.py, WalCheckpoints), and the routing's decisions do not. Here a
+    separate process does the same (PASSIVE: it never holds a writer back) every
+    ``interval`` seconds, and says how often, the WAL's largest size it saw, and the CPU
+    it spent, so that cost stays in view."""
 
     _CHILD = """
 import json, select, sqlite3, sys, time
@@ -622,7 +623,7 @@ print(json.dumps({"checkpoints": runs, "wal_pages_at_most": most,
     def __exit__(self, *_: object) -> None:
         out, _err = self.child.communicate("", timeout=60)  # EOF on stdin: report and stop
         self.report = {"by": f"a separate process, PRAGMA wal_checkpoint(PASSIVE) every "
-                             f"{self.interval} s (the call agent's commits in the switch); "
+                             f"{self.interval} s (the call agent's in the switch); "
                              "the decisions' own commits only past "
                              f"{WAL_BACKSTOP_PAGES} pages", **json.loads(out)}
 
@@ -748,8 +749,8 @@ def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         result = bench_backend("sqlite", f"sqlite:///{folder}/privline.db", args)
         result["settings"] = ("file in a temp dir; make_engine pragmas: journal_mode=WAL, "
                               "synchronous=NORMAL, foreign_keys=ON, BEGIN IMMEDIATE, "
-                              f"wal_autocheckpoint={WAL_BACKSTOP_PAGES} (checkpoints=False, "
-                              "as the switch's routing; see wal_checkpoints)")
+                              f"wal_autocheckpoint={WAL_BACKSTOP_PAGES} (a backstop; "
+                              "see wal_checkpoints)")
         result["server_version"] = sqlite3.sqlite_version
         return result
 

@@ -121,9 +121,9 @@ def bootstrap(settings: Settings | None = None, *, create: bool = False,
     the keys that do not exist yet. Raises StartupError when a person must act first.
     ``call_path``: the switch's routing and agent, whose units of work skip the pool's
     pre-ping round trip (see ``make_engine``). ``checkpoints``: whether this process's
-    commits checkpoint SQLite's WAL (``make_engine``); by default all but the call path's
-    do, and the call agent asks to (its writes are off the SIP path; the routing's
-    decisions are on it)."""
+    units of work checkpoint SQLite's WAL after their commits (``WalCheckpoints``); by
+    default all but the call path's do, and the call agent asks to (its writes are off
+    the SIP path; the routing's decisions are on it)."""
     if checkpoints is None:
         checkpoints = not call_path
     try:
@@ -147,7 +147,7 @@ def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool,
     _refuse_exposed(settings)
     if not create and settings.uses_sqlite and not settings.database_path_exists():
         raise NotInitialised(f"no privline data in {settings.home}; run `privline init`")
-    engine = make_engine(settings.database_url, pre_ping=not call_path, checkpoints=checkpoints)
+    engine = make_engine(settings.database_url, pre_ping=not call_path)
     try:
         if create:
             migrate(engine)
@@ -167,5 +167,5 @@ def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool,
     except BaseException:
         engine.dispose()  # a refused start leaves no connection behind
         raise
-    return Runtime(settings, make_uow_factory(settings, engine, signer, pins), signer,
-                   web_secret, engine, clock)
+    uow = make_uow_factory(settings, engine, signer, pins, checkpoints=checkpoints)
+    return Runtime(settings, uow, signer, web_secret, engine, clock)

@@ -6,7 +6,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from functools import partial
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,40 +44,32 @@ from privline.settings import Settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-# SQLite's own automatic checkpoint of the WAL, in pages: the default, for every engine
-# that checkpoints (``checkpoints``); the switch's routing's engine runs it only past the
-# backstop, so a WAL nobody else checkpoints still stops growing (about 40 MB).
-WAL_CHECKPOINT_PAGES = 1000
+# SQLite checkpoints its WAL by itself inside the commit that takes the WAL past this many
+# pages: copying the pages into the database and two fsyncs, milliseconds, inside the
+# committer's transaction and its writer turn. That is only a backstop here (about
+# 40 MB): units of work checkpoint after their turn instead (WalCheckpoints).
 WAL_BACKSTOP_PAGES = 10_000
 
 
-def make_engine(url: str, *, pre_ping: bool = True, checkpoints: bool = True) -> Engine:
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
     """``pre_ping`` off (the switch's call path): PostgreSQL gets no extra round trip per
     unit of work to test a pooled connection. A connection the server dropped then fails
     one unit of work as ``Unavailable`` (a decision answered ``decision_unavailable``, an
-    agent write retried), and SQLAlchemy discards the pool's connections on that error.
-
-    ``checkpoints`` off (the switch's routing, whose units of work are call decisions):
-    on SQLite, a commit leaves the WAL's checkpoint to the other writers (the call
-    agent's commits, ``WAL_CHECKPOINT_PAGES``) unless the WAL passed
-    ``WAL_BACKSTOP_PAGES``. SQLite runs the checkpoint inside the commit that crosses the
-    threshold: copying the WAL's pages into the database and two fsyncs, milliseconds,
-    which one decision in about 150 paid (bench/bench_decisions.py)."""
+    agent write retried), and SQLAlchemy discards the pool's connections on that error."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
-        pages = WAL_CHECKPOINT_PAGES if checkpoints else WAL_BACKSTOP_PAGES
-        event.listen(engine, "connect", partial(_sqlite_pragmas, pages))
+        event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=20)
 
 
-def _sqlite_pragmas(checkpoint_pages: int, dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=30000", f"wal_autocheckpoint={checkpoint_pages}"):
+                   "busy_timeout=30000", f"wal_autocheckpoint={WAL_BACKSTOP_PAGES}"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -170,6 +162,37 @@ def writer_turn(engine: Engine) -> WriterTurn | None:
     return WriterTurn(Path(f"{database}.writer-turn"))
 
 
+class WalCheckpoints:
+    """Checkpoints of SQLite's WAL, run by units of work after they gave back the writer
+    turn (PASSIVE: copying what is in the WAL while others go on writing), at most one
+    per ``every`` seconds per process, after a commit.
+
+    Only the processes that are not on the SIP path run them (``make_uow_factory``
+    ``checkpoints``): the call agent, the API, the CLI. The switch's routing does not:
+    SQLite's own checkpoint ran inside whichever commit took the WAL past 1000 pages,
+    about one call decision in 150, with two fsyncs. A checkpoint that could not copy
+    everything (others wrote meanwhile) leaves the rest to the next; the WAL restarts
+    from its beginning only once everything was copied, so a WAL that keeps growing
+    meets SQLite's own checkpoint at ``WAL_BACKSTOP_PAGES``, in whichever commit."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.every = every
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def run_if_due(self, dbapi_conn: Any) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.every:
+                return False
+            self._last = now
+        try:
+            dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            return False  # busy or failed: the next one tries again
+        return True
+
+
 _TRANSIENT_SQLITE = ("locked", "busy", "unable to open", "disk i/o")
 
 
@@ -237,9 +260,11 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine, signer: Signer | None = None,
                  checkpoint_every: int = 1000, pins: PinKeyring | None = None,
-                 turn: WriterTurn | None = None) -> None:
+                 turn: WriterTurn | None = None,
+                 wal_checkpoints: WalCheckpoints | None = None) -> None:
         self._engine = engine
         self._turn = turn
+        self._wal_checkpoints = wal_checkpoints
         self._signer = signer
         self._checkpoint_every = checkpoint_every
         self.pins = pins
@@ -261,7 +286,7 @@ class SqlUnitOfWork:
             if self._turn is not None:
                 self._turn.give_back()
             raise Unavailable("the database cannot be reached", code="db_unavailable") from exc
-        self._raw, self._committed = raw, False
+        self._raw, self._committed, self._holds_turn = raw, False, True
         self._tx: RootTransaction | None = None
         self._driver = Driver(dialect, raw.driver_connection, self._connect)
         for name in _REPOSITORIES:  # a unit of work entered again: on its new connection
@@ -317,6 +342,11 @@ class SqlUnitOfWork:
             except self._engine.dialect.loaded_dbapi.Error as exc:
                 self._raw.invalidate(exc)  # a connection that cannot roll back is gone
 
+    def _give_back_turn(self) -> None:
+        if self._turn is not None and self._holds_turn:
+            self._turn.give_back()
+            self._holds_turn = False
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         conn = self._driver.made_conn
@@ -328,6 +358,10 @@ class SqlUnitOfWork:
             self._engine.pool._invalidate(self._raw, exc)  # noqa: SLF001
         try:
             self._rollback()
+            if self._committed and self._wal_checkpoints is not None:
+                # After the turn: the copy runs while the next writer (a decision) writes.
+                self._give_back_turn()
+                self._wal_checkpoints.run_if_due(self._raw.driver_connection)
         finally:
             try:
                 if conn is not None:
@@ -335,8 +369,7 @@ class SqlUnitOfWork:
                 else:
                     self._raw.close()
             finally:
-                if self._turn is not None:
-                    self._turn.give_back()
+                self._give_back_turn()
         if isinstance(exc, DBAPIError):
             # The driver's error never leaves the adapter: the services' own says
             # whether a retry can help (a lock, a dropped connection) or not.
@@ -357,12 +390,15 @@ _REPOSITORIES: dict[str, Any] = {
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,
-                     signer: Signer | None = None,
-                     pins: PinKeyring | None = None) -> UnitOfWorkFactory:
+                     signer: Signer | None = None, pins: PinKeyring | None = None, *,
+                     checkpoints: bool = True) -> UnitOfWorkFactory:
+    """``checkpoints``: whether these units of work checkpoint SQLite's WAL after their
+    commits (WalCheckpoints); not the switch routing's call decisions."""
     bound = engine or make_engine(settings.database_url)
     turn = writer_turn(bound)
+    wal = WalCheckpoints() if checkpoints and turn is not None else None
 
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins, turn)
+        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins, turn, wal)
 
     return factory
