@@ -71,12 +71,8 @@ def entry_bytes(seq: int, at: datetime, actor: str, action: str, subject: str,
             f'"seq":{int(seq)!r},"subject":{_string(subject)}}}').encode("utf-8")
 
 
-def _string(value: str) -> str:
-    return _encode_string(value)
-
-
 # What json.dumps(..., ensure_ascii=False) writes for a string (the C encoder when built).
-_encode_string: Callable[[str], str] = json.encoder.encode_basestring
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def chain_hash(prev_hash: str, payload: bytes) -> str:
