@@ -115,20 +115,28 @@ def _refuse_exposed(settings: Settings) -> None:
 
 
 def bootstrap(settings: Settings | None = None, *, create: bool = False,
-              clock: Clock = utcnow, call_path: bool = False) -> Runtime:
+              clock: Clock = utcnow, call_path: bool = False,
+              checkpoints: bool | None = None) -> Runtime:
     """Open the store; with ``create``, make PRIVLINE_HOME, migrate the schema and make
     the keys that do not exist yet. Raises StartupError when a person must act first.
     ``call_path``: the switch's routing and agent, whose units of work skip the pool's
-    pre-ping round trip (see ``make_engine``)."""
+    pre-ping round trip (see ``make_engine``). ``checkpoints``: whether this process's
+    units of work checkpoint SQLite's WAL after their commits (``WalCheckpoints``); by
+    default all but the call path's do, and the call agent asks to (its writes are off
+    the SIP path; the routing's decisions are on it)."""
+    if checkpoints is None:
+        checkpoints = not call_path
     try:
-        return _bootstrap(settings or Settings.from_env(), create, clock, call_path)
+        return _bootstrap(settings or Settings.from_env(), create, clock, call_path,
+                          checkpoints)
     except (SettingsError, KeyFileError) as exc:
         raise StartupError(str(exc)) from exc
     except VaultError as exc:  # the master key, made or checked at init
         raise StartupError(exc.message) from exc
 
 
-def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool) -> Runtime:
+def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool,
+               checkpoints: bool) -> Runtime:
     # Everything this process creates (the database, its WAL and SHM, keys, blobs,
     # exports) is the service user's alone: the database holds token and PIN hashes,
     # registrants' emails and call metadata.
@@ -159,5 +167,5 @@ def _bootstrap(settings: Settings, create: bool, clock: Clock, call_path: bool) 
     except BaseException:
         engine.dispose()  # a refused start leaves no connection behind
         raise
-    return Runtime(settings, make_uow_factory(settings, engine, signer, pins), signer,
-                   web_secret, engine, clock)
+    uow = make_uow_factory(settings, engine, signer, pins, checkpoints=checkpoints)
+    return Runtime(settings, uow, signer, web_secret, engine, clock)

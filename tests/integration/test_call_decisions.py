@@ -153,6 +153,30 @@ def test_registry_unavailable_never_records_the_call(
     assert [(r["mode"], r["review"]) for r in logged] == [(mode.value, review)]
 
 
+def rename(uow: UnitOfWorkFactory, table: str, to: str) -> None:
+    with uow() as u:
+        u.audit.conn.exec_driver_sql(  # type: ignore[attr-defined]
+            f"ALTER TABLE {table} RENAME TO {to}")
+        u.commit()
+
+
+def test_a_registry_read_failing_in_the_database_never_records_the_call(
+        uow: UnitOfWorkFactory, world: World) -> None:
+    """The read itself fails in the database (not a stand-in repository): on PostgreSQL
+    its savepoint keeps the decision's transaction usable, so the decision is still
+    logged with its audit event, as privilege unknown (refused by default)."""
+    rename(uow, "registry_entries", "registry_entries_gone")
+    try:
+        d = decide(uow, "(415) 555-0142", pin=ROSA_PIN)
+    finally:  # the PostgreSQL database is shared by the tests that follow
+        rename(uow, "registry_entries_gone", "registry_entries")
+    assert (d.mode, d.reason) == (Mode.DENIED, Reason.PRIVILEGE_UNKNOWN)
+    assert [(r["mode"], r["reason"]) for r in rows(uow, t.calls)] == [
+        ("denied", "privilege_unknown")]
+    events = [r for r in rows(uow, t.audit_events) if r["action"] == "call.decide"]
+    assert len(events) == 1 and '"reason":"privilege_unknown"' in events[0]["details"]
+
+
 def test_database_unreachable_is_an_error_not_a_decision(world: World) -> None:
     from privline.adapters.db import make_engine
     from privline.adapters.db.engine import SqlUnitOfWork

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from privline.adapters.db.engine import SqlUnitOfWork, make_engine, unavailable
+from privline.adapters.db.engine import SqlUnitOfWork, make_engine, migrate, unavailable
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWorkFactory
 from tests.support.postgres import ThrowawayPostgres
@@ -57,6 +57,35 @@ def test_the_call_paths_engine_pays_a_dropped_connection_with_one_retryable_fail
             assert caught.value.retryable is True
         with SqlUnitOfWork(engine) as work:
             assert work._conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_a_connection_dropped_under_a_decisions_statements_is_not_pooled_again(
+        postgres: ThrowawayPostgres) -> None:
+    """A call decision's statements run on the driver, with no SQLAlchemy Connection
+    (engine.py): a dropped connection found there fails that unit of work as retryable,
+    and neither it nor any other connection pooled before it is used again."""
+    url = postgres.create_database("privline_dropped_driver")
+    engine, admin = make_engine(url, pre_ping=False), make_engine(url)
+    try:
+        migrate(admin)
+        with SqlUnitOfWork(engine) as one, SqlUnitOfWork(engine) as two:  # two pooled
+            for work in (one, two):
+                assert work.residents.caller("nobody") is None
+                assert work._driver.made_conn is None  # the decision's path
+        with admin.connect() as conn:
+            dropped = conn.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar_one()
+        assert dropped == 2
+        with pytest.raises(Unavailable) as caught:
+            with SqlUnitOfWork(engine) as work:
+                work.residents.caller("nobody")
+        assert caught.value.retryable is True
+        with SqlUnitOfWork(engine) as work:  # the other dropped one is not handed out
+            assert work.residents.caller("nobody") is None
     finally:
         engine.dispose()
         admin.dispose()

@@ -62,9 +62,17 @@ def canonical_json(value: dict[str, Any]) -> str:
 
 def entry_bytes(seq: int, at: datetime, actor: str, action: str, subject: str,
                 details: str) -> bytes:
-    record = {"seq": seq, "at": at.isoformat(), "actor": actor, "action": action,
-              "subject": subject, "details": details}
-    return canonical_json(record).encode("utf-8")
+    """``canonical_json`` of the entry's six fields, written out: the same bytes (its
+    keys in sorted order, each string as the JSON encoder writes it) without building
+    a dict and walking it, which cost more than the hash. Every appended entry pays it
+    inside the writer's transaction."""
+    return (f'{{"action":{_string(action)},"actor":{_string(actor)},'
+            f'"at":{_string(at.isoformat())},"details":{_string(details)},'
+            f'"seq":{int(seq)!r},"subject":{_string(subject)}}}').encode("utf-8")
+
+
+# What json.dumps(..., ensure_ascii=False) writes for a string (the C encoder when built).
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def chain_hash(prev_hash: str, payload: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from privline.domain.access import Role
@@ -33,11 +34,12 @@ class Facility:
     phones: tuple[str, ...] = ()  # CIDRs its phones call from
     language: str = "en"  # the voice menu's, unless the resident has their own
 
-    @property
+    # Made once per Facility (it is frozen): every call decision asks for both.
+    @cached_property
     def dial_plan(self) -> DialPlan:
         return DialPlan(self.region, self.outside_prefix, self.international_prefix)
 
-    @property
+    @cached_property
     def policy(self) -> FacilityPolicy:
         return FacilityPolicy(
             kind=self.kind,

@@ -18,8 +18,10 @@ from privline.settings import Settings
 
 
 def build_records(settings: Settings) -> CallRecords:
-    """The agent's writer of call records, on the composition root's store."""
-    return CallRecords(bootstrap(settings, call_path=True).uow, settings.switch_minute_seconds)
+    """The agent's writer of call records, on the composition root's store. Its commits
+    checkpoint SQLite's WAL, so the routing's decisions need not (``WalCheckpoints``)."""
+    return CallRecords(bootstrap(settings, call_path=True, checkpoints=True).uow,
+                       settings.switch_minute_seconds)
 
 
 def main() -> None:

@@ -14,42 +14,73 @@ the entrypoints turn them into one answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
 Params = Sequence[Any]
 
 
 class Driver:
-    """The DBAPI connection under ``conn``, for the statements below."""
+    """The DBAPI connection of one unit of work, for the statements below, and the
+    SQLAlchemy connection over it (``conn``) for everything else.
 
-    __slots__ = ("_conn", "postgres")
+    A unit of work (engine.py) checks out a bare pool connection and begins on it; the
+    SQLAlchemy ``Connection`` is made on first use only, since a call decision never
+    needs one and making, beginning, committing and closing it cost more than half of
+    the decision's statements. Over a caller's ``Connection`` (:meth:`over`) both are
+    that connection."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
+    __slots__ = ("_connect", "_dbapi", "_sa", "dialect", "postgres")
+
+    def __init__(self, dialect: Dialect, dbapi: Any = None,
+                 connect: Callable[[], Connection] | None = None,
+                 sa: Connection | None = None) -> None:
+        self.dialect = dialect
+        self.postgres = dialect.name == "postgresql"
+        self._dbapi, self._connect, self._sa = dbapi, connect, sa
+
+    @classmethod
+    def over(cls, conn: Connection) -> Driver:
+        return cls(conn.dialect, sa=conn)
+
+    @property
+    def conn(self) -> Connection:
+        if self._sa is None:
+            assert self._connect is not None  # noqa: S101 - one of the two is always given
+            self._sa = self._connect()
+        return self._sa
+
+    @property
+    def made_conn(self) -> Connection | None:
+        """The SQLAlchemy connection, if one was made."""
+        return self._sa
 
     def sql(self, statement: Statement) -> str:
         return statement.postgres if self.postgres else statement.sqlite
 
     def rows(self, statement: Statement, params: Params) -> list[tuple[Any, ...]]:
         sql = self.sql(statement)
-        dbapi = self._conn.connection.driver_connection
+        dbapi: Any = self._dbapi if self._dbapi is not None else \
+            self.conn.connection.driver_connection
+        error = self.dialect.loaded_dbapi.Error
         try:
-            cursor = dbapi.cursor()  # type: ignore[union-attr]
+            cursor = dbapi.cursor()
             try:
                 cursor.execute(sql, params)
                 return list(cursor.fetchall()) if cursor.description is not None else []
             finally:
                 cursor.close()
-        except self._conn.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(sql, params, exc, self._conn.dialect.loaded_dbapi.Error,
-                                      dialect=self._conn.dialect) from exc
+        except error as exc:
+            # A dropped connection is said so (retryable), and the unit of work takes it
+            # out of the pool.
+            gone = self.dialect.is_disconnect(exc, dbapi, None)
+            raise DBAPIError.instance(sql, params, exc, error, dialect=self.dialect,
+                                      connection_invalidated=gone) from exc
 
     def one(self, statement: Statement, params: Params) -> tuple[Any, ...] | None:
         found = self.rows(statement, params)
@@ -99,6 +130,16 @@ CALLER = Statement(
 ENTRIES = Statement(
     "SELECT id, number, kind, holder, credential, source, status, valid_from, valid_until, "
     "created_at FROM registry_entries WHERE number = ? ORDER BY id")
+# A resident's registration request, filed by a decision (services/calls.py).
+ADD_ENTRY = Statement(
+    "INSERT INTO registry_entries (number, kind, holder, credential, source, status, "
+    "valid_from, valid_until, note, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id")
+# PostgreSQL: a registry read inside a savepoint, so that its failure leaves the
+# decision's transaction usable (registry.py).
+REGISTRY_SAVEPOINT = Statement("SAVEPOINT registry_read")
+REGISTRY_RELEASE = Statement("RELEASE SAVEPOINT registry_read")
+REGISTRY_ROLLBACK = Statement("ROLLBACK TO SAVEPOINT registry_read")
 BLOCKED = Statement(
     "SELECT 1 FROM blocked_numbers WHERE number = ? AND facility_id = ? "
     "AND (resident_id IS NULL OR resident_id = ?) LIMIT 1")

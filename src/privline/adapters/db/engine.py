@@ -6,14 +6,17 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from privline.adapters.db import repositories as repos
+from privline.adapters.db.driver import Driver
+from privline.adapters.db.repositories.base import SqlRepository
 from privline.services.errors import Unavailable
 from privline.services.ports import UnitOfWork, UnitOfWorkFactory
 from privline.services.ports import records as records_ports
@@ -41,6 +44,13 @@ from privline.settings import Settings
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+# SQLite checkpoints its WAL by itself inside the commit that takes the WAL past this many
+# pages: copying the pages into the database and two fsyncs, milliseconds, inside the
+# committer's transaction and its writer turn. That is only a backstop here (about
+# 40 MB): units of work checkpoint after their turn instead (WalCheckpoints).
+WAL_BACKSTOP_PAGES = 10_000
+
+
 def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
     """``pre_ping`` off (the switch's call path): PostgreSQL gets no extra round trip per
     unit of work to test a pooled connection. A connection the server dropped then fails
@@ -59,7 +69,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "busy_timeout=30000"):
+                   "busy_timeout=30000", f"wal_autocheckpoint={WAL_BACKSTOP_PAGES}"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -74,6 +84,8 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     # Straight on the driver: this runs for every unit of work, call decisions included,
     # and SQLAlchemy's statement machinery would cost more than the BEGIN itself.
     dbapi = conn.connection.driver_connection
+    if dbapi.in_transaction:  # type: ignore[union-attr]
+        return  # a unit of work began it on the driver (SqlUnitOfWork.__enter__)
     try:
         dbapi.execute(begin)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
@@ -150,6 +162,37 @@ def writer_turn(engine: Engine) -> WriterTurn | None:
     return WriterTurn(Path(f"{database}.writer-turn"))
 
 
+class WalCheckpoints:
+    """Checkpoints of SQLite's WAL, run by units of work after they gave back the writer
+    turn (PASSIVE: copying what is in the WAL while others go on writing), at most one
+    per ``every`` seconds per process, after a commit.
+
+    Only the processes that are not on the SIP path run them (``make_uow_factory``
+    ``checkpoints``): the call agent, the API, the CLI. The switch's routing does not:
+    SQLite's own checkpoint ran inside whichever commit took the WAL past 1000 pages,
+    about one call decision in 150, with two fsyncs. A checkpoint that could not copy
+    everything (others wrote meanwhile) leaves the rest to the next; the WAL restarts
+    from its beginning only once everything was copied, so a WAL that keeps growing
+    meets SQLite's own checkpoint at ``WAL_BACKSTOP_PAGES``, in whichever commit."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.every = every
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def run_if_due(self, dbapi_conn: Any) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self.every:
+                return False
+            self._last = now
+        try:
+            dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            return False  # busy or failed: the next one tries again
+        return True
+
+
 _TRANSIENT_SQLITE = ("locked", "busy", "unable to open", "disk i/o")
 
 
@@ -217,36 +260,62 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine, signer: Signer | None = None,
                  checkpoint_every: int = 1000, pins: PinKeyring | None = None,
-                 turn: WriterTurn | None = None) -> None:
+                 turn: WriterTurn | None = None,
+                 wal_checkpoints: WalCheckpoints | None = None) -> None:
         self._engine = engine
         self._turn = turn
+        self._wal_checkpoints = wal_checkpoints
         self._signer = signer
         self._checkpoint_every = checkpoint_every
         self.pins = pins
 
     def __enter__(self) -> SqlUnitOfWork:
+        # A bare pool connection, begun on the driver; SQLAlchemy's Connection only when
+        # a repository asks for one (driver.py): a call decision never does.
         if self._turn is not None:
             self._turn.take()
+        dialect = self._engine.dialect
+        raw = None
         try:
-            self._conn = self._engine.connect()
-            self._tx = self._conn.begin()
-        except (OperationalError, DBAPIError) as exc:
+            raw = self._engine.raw_connection()
+            if dialect.name == "sqlite":
+                raw.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except (DBAPIError, dialect.loaded_dbapi.Error) as exc:
+            if raw is not None:
+                raw.close()
             if self._turn is not None:
                 self._turn.give_back()
             raise Unavailable("the database cannot be reached", code="db_unavailable") from exc
+        self._raw, self._committed, self._holds_turn = raw, False, True
+        self._tx: RootTransaction | None = None
+        self._driver = Driver(dialect, raw.driver_connection, self._connect)
         for name in _REPOSITORIES:  # a unit of work entered again: on its new connection
             self.__dict__.pop(name, None)
         return self
+
+    def _connect(self) -> Connection:
+        # Over the checked-out connection, already in its transaction: the "begin"
+        # listener sees that and issues no second BEGIN.
+        conn = Connection(self._engine, connection=self._raw)
+        self._tx = conn.begin()
+        return conn
+
+    @property
+    def _conn(self) -> Connection:
+        return self._driver.conn
 
     def __getattr__(self, name: str) -> Any:
         """A repository is made on first use (see ``_REPOSITORIES``): a call decision
         or a call event uses four of the twenty, and making them all cost more than
         some of the statements."""
         make = _REPOSITORIES.get(name)
-        if make is None or "_conn" not in self.__dict__:
+        if make is None or "_driver" not in self.__dict__:
             raise AttributeError(name)
-        repository = repos.SqlAudit(self._conn, self._signer, self._checkpoint_every) \
-            if name == "audit" else make(self._conn)
+        if name == "audit":
+            repository = repos.SqlAudit(self._driver, self._signer, self._checkpoint_every)
+        else:
+            repository = make(self._driver if issubclass(make, SqlRepository)
+                              else self._conn)
         setattr(self, name, repository)
         return repository
 
@@ -255,19 +324,52 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         try:
-            self._tx.commit()
-        except OperationalError as exc:
+            if self._tx is not None:
+                self._tx.commit()
+            else:
+                self._raw.driver_connection.commit()  # type: ignore[union-attr]
+        except (OperationalError, self._engine.dialect.loaded_dbapi.Error) as exc:
             raise Unavailable("the database refused the commit", code="db_unavailable") from exc
+        self._committed = True
+
+    def _rollback(self) -> None:
+        if self._tx is not None:
+            if self._tx.is_active:
+                self._tx.rollback()
+        elif not self._committed and self._raw.is_valid:
+            try:
+                self._raw.driver_connection.rollback()  # type: ignore[union-attr]
+            except self._engine.dialect.loaded_dbapi.Error as exc:
+                self._raw.invalidate(exc)  # a connection that cannot roll back is gone
+
+    def _give_back_turn(self) -> None:
+        if self._turn is not None and self._holds_turn:
+            self._turn.give_back()
+            self._holds_turn = False
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        conn = self._driver.made_conn
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # A statement (on the driver) found the connection dropped. As SQLAlchemy does
+            # for its own statements: this one is closed, and every connection pooled
+            # before now is replaced when next checked out (a restarted server dropped
+            # them all; each would otherwise fail one more unit of work).
+            self._engine.pool._invalidate(self._raw, exc)  # noqa: SLF001
         try:
-            if self._tx.is_active:
-                self._tx.rollback()
+            self._rollback()
+            if self._committed and self._wal_checkpoints is not None:
+                # After the turn: the copy runs while the next writer (a decision) writes.
+                self._give_back_turn()
+                self._wal_checkpoints.run_if_due(self._raw.driver_connection)
         finally:
-            self._conn.close()
-            if self._turn is not None:
-                self._turn.give_back()
+            try:
+                if conn is not None:
+                    conn.close()  # gives the pool connection back too
+                else:
+                    self._raw.close()
+            finally:
+                self._give_back_turn()
         if isinstance(exc, DBAPIError):
             # The driver's error never leaves the adapter: the services' own says
             # whether a retry can help (a lock, a dropped connection) or not.
@@ -288,12 +390,15 @@ _REPOSITORIES: dict[str, Any] = {
 
 
 def make_uow_factory(settings: Settings, engine: Engine | None = None,
-                     signer: Signer | None = None,
-                     pins: PinKeyring | None = None) -> UnitOfWorkFactory:
+                     signer: Signer | None = None, pins: PinKeyring | None = None, *,
+                     checkpoints: bool = True) -> UnitOfWorkFactory:
+    """``checkpoints``: whether these units of work checkpoint SQLite's WAL after their
+    commits (WalCheckpoints); not the switch routing's call decisions."""
     bound = engine or make_engine(settings.database_url)
     turn = writer_turn(bound)
+    wal = WalCheckpoints() if checkpoints and turn is not None else None
 
     def factory() -> UnitOfWork:
-        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins, turn)
+        return SqlUnitOfWork(bound, signer, settings.audit_checkpoint_every, pins, turn, wal)
 
     return factory

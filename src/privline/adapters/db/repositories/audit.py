@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from privline.adapters.db import driver as sql
 from privline.adapters.db import tables as t
+from privline.adapters.db.driver import Driver
 from privline.adapters.db.repositories.base import SqlRepository
 from privline.domain.audit_chain import (
     ChainEntry,
@@ -27,7 +28,7 @@ from privline.services.ports.audit import Signer
 class SqlAudit(SqlRepository):
     """Appends to the hash chain; checkpoints are signed every ``checkpoint_every``."""
 
-    def __init__(self, conn: Connection, signer: Signer | None = None,
+    def __init__(self, conn: Connection | Driver, signer: Signer | None = None,
                  checkpoint_every: int = 1000) -> None:
         super().__init__(conn)
         self.signer = signer

@@ -72,19 +72,10 @@ class SqlResidents(SqlRepository):
         row = self.driver.one(sql.CALLER, (resident_id,))
         if row is None:
             return None
-        (id_, facility_id, pin_hash, active, failed_pins, locked_until, balance, _, name, kind,
-         adp, region, outside, international, unknown, free, rate, max_minutes, reminder,
-         phones) = row
+        id_, facility_id, pin_hash, active, failed_pins, locked_until, balance = row[:7]
         resident = Resident(id_, facility_id, pin_hash, bool(active), failed_pins,
                             self.driver.time_out(locked_until))
-        facility = Facility(
-            id=facility_id, name=name, kind=FacilityKind(kind), adp=adp, region=region,
-            outside_prefix=outside, international_prefix=international,
-            unknown_privilege=UnknownPrivilege(unknown), private_calls_free=bool(free),
-            rate_per_minute=None if rate is None else Decimal(rate),
-            max_call_minutes=max_minutes, reminder_interval_s=reminder,
-            phones=tuple(p for p in phones.split(",") if p))
-        return Caller(resident, facility, int(balance or 0))
+        return Caller(resident, _caller_facility(row[7:]), int(balance or 0))
 
     def add(self, resident: Resident, at: datetime) -> None:
         self.conn.execute(insert(t.residents).values(
@@ -111,6 +102,30 @@ class SqlResidents(SqlRepository):
         self.conn.execute(_SAVE_RESIDENT, {
             "rid": resident.id, "pin_hash": resident.pin_hash, "active": resident.active,
             "failed_pins": resident.failed_pins, "locked_until": resident.locked_until})
+
+
+# Facilities as the decision's read last found them, by their columns' values: the same
+# values make the same (frozen) Facility, so a changed facility is simply a new key.
+# Building one (enums, the decimal rate, the phones) cost more than some statements.
+_FACILITIES: dict[tuple[Any, ...], Facility] = {}
+
+
+def _caller_facility(columns: tuple[Any, ...]) -> Facility:
+    facility = _FACILITIES.get(columns)
+    if facility is None:
+        (id_, name, kind, adp, region, outside, international, unknown, free, rate,
+         max_minutes, reminder, phones) = columns
+        facility = Facility(
+            id=id_, name=name, kind=FacilityKind(kind), adp=adp, region=region,
+            outside_prefix=outside, international_prefix=international,
+            unknown_privilege=UnknownPrivilege(unknown), private_calls_free=bool(free),
+            rate_per_minute=None if rate is None else Decimal(rate),
+            max_call_minutes=max_minutes, reminder_interval_s=reminder,
+            phones=tuple(p for p in phones.split(",") if p))
+        if len(_FACILITIES) >= 256:
+            _FACILITIES.clear()
+        _FACILITIES[columns] = facility
+    return facility
 
 
 class SqlBlocks(SqlRepository):

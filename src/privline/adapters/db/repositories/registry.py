@@ -23,9 +23,6 @@ _ENTRY_COLUMNS = [t.registry_entries.c[name] for name in (
     "valid_until", "created_at", "review")]
 
 
-_ADD_ENTRY = insert(t.registry_entries).returning(t.registry_entries.c.id)
-
-
 def _entry(row: Row[Any]) -> Entry:
     (id_, number, kind, holder, credential, source, status, valid_from, valid_until,
      created_at, review) = tuple(row)
@@ -35,16 +32,14 @@ def _entry(row: Row[Any]) -> Entry:
 
 class SqlRegistry(SqlRepository):
     def entries_for(self, number: str) -> Sequence[Entry]:
+        d = self.driver
         try:
-            if not self.driver.postgres:
+            if not d.postgres:
                 # A failed statement does not abort an SQLite transaction, so no savepoint:
                 # its SAVEPOINT and RELEASE cost more than the read itself.
-                rows = self.driver.rows(sql.ENTRIES, (number,))
+                rows = d.rows(sql.ENTRIES, (number,))
             else:
-                # A savepoint keeps a failed read from aborting the caller's transaction
-                # (PostgreSQL refuses every later statement in an aborted transaction).
-                with self.conn.begin_nested():
-                    rows = self.driver.rows(sql.ENTRIES, (number,))
+                rows = self._entries_in_savepoint(number)
         except DBAPIError as exc:
             raise RegistryUnavailable(str(exc.orig)) from exc
         out = self.driver.time_out
@@ -54,21 +49,35 @@ class SqlRegistry(SqlRepository):
                 for (id_, number_, kind, holder, credential, source, status, valid_from,
                      valid_until, created_at) in rows]
 
+    def _entries_in_savepoint(self, number: str) -> list[tuple[Any, ...]]:
+        # A savepoint keeps a failed read from aborting the caller's transaction
+        # (PostgreSQL refuses every later statement in an aborted transaction). On the
+        # driver: the decision's unit of work has no SQLAlchemy Connection to begin one.
+        d = self.driver
+        d.rows(sql.REGISTRY_SAVEPOINT, ())
+        try:
+            rows = d.rows(sql.ENTRIES, (number,))
+        except DBAPIError:
+            d.rows(sql.REGISTRY_ROLLBACK, ())
+            raise
+        d.rows(sql.REGISTRY_RELEASE, ())
+        return rows
+
     def get(self, entry_id: int) -> Entry | None:
         row = self.conn.execute(
             select(*_ENTRY_COLUMNS).where(t.registry_entries.c.id == entry_id)).first()
         return None if row is None else _entry(row)
 
     def add(self, entry: NewEntry, at: datetime) -> Entry:
-        # A decision stores a resident's registration request through here: one prebuilt
-        # statement, since building .values() and its cache key costs milliseconds.
-        entry_id = self.conn.execute(_ADD_ENTRY, {
-            "number": entry.number, "kind": entry.kind.value, "holder": entry.holder,
-            "credential": entry.credential, "source": entry.source.value,
-            "status": entry.status.value, "valid_from": entry.valid_from,
-            "valid_until": entry.valid_until, "note": "", "created_at": at,
-            "updated_at": at}).scalar_one()
-        return Entry(entry_id, entry.number, entry.kind, entry.holder, entry.credential,
+        # A decision files a resident's registration request through here: on the driver,
+        # like the rest of the decision (SQLAlchemy's execution cost more than the INSERT).
+        d = self.driver
+        row = d.one(sql.ADD_ENTRY, (
+            entry.number, entry.kind.value, entry.holder, entry.credential,
+            entry.source.value, entry.status.value, d.time_in(entry.valid_from),
+            d.time_in(entry.valid_until), d.time_in(at), d.time_in(at)))
+        assert row is not None  # noqa: S101 - INSERT ... RETURNING gives the new row
+        return Entry(int(row[0]), entry.number, entry.kind, entry.holder, entry.credential,
                      entry.source, entry.status, entry.valid_from, entry.valid_until, at)
 
     def set_status(self, entry_id: int, status: Status, at: datetime, note: str, *,
