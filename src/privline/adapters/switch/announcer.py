@@ -71,17 +71,16 @@ class Call:
         return self.info.get("mode") == "recorded"
 
     def text(self, prompt: str) -> str:
-        return text_of(Prompt(prompt), str(self.info.get("facility_name", "")),
-                       Decimal(str(self.info.get("rate_per_minute", "0"))))
+        return _words(prompt, str(self.info.get("facility_name", "")),
+                      str(self.info.get("rate_per_minute", "0")))
 
 
 @lru_cache(maxsize=PROMPTS_KEPT)
-def _parts(announcements: tuple[str, ...], facility: str, rate: str
-           ) -> tuple[tuple[str, str], ...]:
-    """Each announcement with its words. Remembered: every call of a facility at one rate
-    says the same words, and composing them (a Decimal and the wording) for each call
-    showed in the agent's profile."""
-    return tuple((p, text_of(Prompt(p), facility, Decimal(rate))) for p in announcements)
+def _words(prompt: str, facility: str, rate: str) -> str:
+    """A prompt's words. Remembered: every call of a facility at one rate says the same
+    words, and composing them (a Decimal and the wording) for each call showed in the
+    agent's profile."""
+    return text_of(Prompt(prompt), facility, Decimal(rate))
 
 
 def _now() -> datetime:
@@ -110,9 +109,7 @@ class Announcer:
     def decided(self, event: Mapping[str, Any]) -> None:
         call = Call(str(event["call_id"]), event)
         self.calls[call.call_id] = call
-        parts = _parts(tuple(event.get("announcements", ())),
-                       str(event.get("facility_name", "")),
-                       str(event.get("rate_per_minute", "0")))
+        parts = tuple((p, call.text(p)) for p in event.get("announcements", []))
         if parts:
             call.prompt = self.prompt_file(parts)
 
