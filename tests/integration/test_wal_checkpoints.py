@@ -4,8 +4,6 @@ call decisions; SQLite's own checkpoint inside a commit only past a backstop."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -20,11 +18,11 @@ from privline.adapters.db.engine import (
     WAL_BACKSTOP_PAGES,
     SqlUnitOfWork,
     WalCheckpoints,
-    WriterTurn,
     writer_turn,
 )
 from privline.bootstrap import bootstrap
 from privline.settings import Settings
+from tests.integration.test_writer_turn import turn_is_free
 
 ROW = b"x" * 3000  # about one page each
 
@@ -50,17 +48,6 @@ def write_pages(engine: Engine, pages: int, per_commit: int = 1,
             for _ in range(per_commit):
                 work._conn.exec_driver_sql("INSERT INTO filler VALUES (?)", (ROW,))
             work.commit()
-
-
-def turn_is_free(turn: WriterTurn) -> bool:
-    fd = os.open(turn.path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 def test_decisions_leave_the_checkpoint_to_the_agent_who_runs_it_after_its_turn(
