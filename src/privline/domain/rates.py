@@ -7,7 +7,6 @@ Sizes are average daily population (ADP). Amounts are US dollars per minute.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -61,23 +60,13 @@ FCC_CAPS: tuple[RateCap, ...] = (
 )
 
 
-def cap_in_force(
-    kind: FacilityKind, adp: int, on: date, table: Sequence[RateCap] = FCC_CAPS
-) -> RateCap:
-    """The cap that applies to a facility of ``kind`` and size ``adp`` on ``on``."""
-    if table is FCC_CAPS:
-        return _fcc_cap_in_force(kind, adp, on)
-    return _find_cap(kind, adp, on, table)
-
-
 @lru_cache(maxsize=1024)
-def _fcc_cap_in_force(kind: FacilityKind, adp: int, on: date) -> RateCap:
-    # Remembered: every call decision asks, nearly always the same question, and the
-    # table is constant. A missing cap raises, and an exception is not remembered.
-    return _find_cap(kind, adp, on, FCC_CAPS)
-
-
-def _find_cap(kind: FacilityKind, adp: int, on: date, table: Sequence[RateCap]) -> RateCap:
+def cap_in_force(
+    kind: FacilityKind, adp: int, on: date, table: tuple[RateCap, ...] = FCC_CAPS
+) -> RateCap:
+    """The cap that applies to a facility of ``kind`` and size ``adp`` on ``on``.
+    Remembered: every call decision asks, nearly always the same question, and a table
+    is an immutable tuple (a missing cap raises, and an exception is not remembered)."""
     candidates = [c for c in table if c.covers(kind, adp) and c.effective_from <= on]
     if not candidates:
         raise NoRateCap(f"no rate cap covers a {kind} of {adp} on {on.isoformat()}")
