@@ -11,7 +11,8 @@ import pytest
 from privline.adapters.switch.errors import NgTimeout
 from privline.adapters.switch.ng import AsyncNgClient, bencode
 
-QUICK_S = 0.2
+QUICK_S = 0.2  # a try that is meant to go unanswered
+PATIENT_S = 30.0  # a try that is meant to be answered, however busy the machine
 
 
 class Rtpengine(asyncio.DatagramProtocol):
@@ -33,12 +34,13 @@ class Rtpengine(asyncio.DatagramProtocol):
             self.transport.sendto(cookie + b" " + bencode({"result": "pong"}), addr)
 
 
-async def ask(answer_after: int, tries: int) -> tuple[dict[str, Any] | None, int]:
+async def ask(answer_after: int, tries: int, timeout: float = QUICK_S
+              ) -> tuple[dict[str, Any] | None, int]:
     loop = asyncio.get_running_loop()
     transport, engine = await loop.create_datagram_endpoint(
         lambda: Rtpengine(answer_after), local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    client = await AsyncNgClient.connect("127.0.0.1", port, timeout=QUICK_S, tries=tries)
+    client = await AsyncNgClient.connect("127.0.0.1", port, timeout=timeout, tries=tries)
     try:
         return await client.request("ping"), len(engine.received)
     except NgTimeout:
@@ -49,15 +51,16 @@ async def ask(answer_after: int, tries: int) -> tuple[dict[str, Any] | None, int
 
 
 def test_an_answer_to_the_first_try_ends_the_request() -> None:
-    reply, sent = asyncio.run(ask(answer_after=1, tries=3))
+    reply, sent = asyncio.run(ask(answer_after=1, tries=3, timeout=PATIENT_S))
     assert reply == {"result": "pong"} and sent == 1
 
 
 def test_a_request_not_answered_is_sent_again_and_a_late_answer_still_counts() -> None:
     # The answer (to the first copy's cookie) comes only after the second copy arrived,
-    # so it can only reach the client during its second try.
-    reply, sent = asyncio.run(ask(answer_after=2, tries=3))
-    assert reply == {"result": "pong"} and sent == 2
+    # so it reaches the client in a later try than the first: on a busy machine maybe
+    # after a third copy went too, hence many tries; it ends the request either way.
+    reply, sent = asyncio.run(ask(answer_after=2, tries=50))
+    assert reply == {"result": "pong"} and sent >= 2
 
 
 @pytest.mark.parametrize("tries", [1, 2])
